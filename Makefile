@@ -1,0 +1,31 @@
+# Every target uses the virtual environment at .venv (created on first use).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --disable-pip-version-check -q
+
+.PHONY: test lint demo bench clean
+
+$(VENV)/.test-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) -e '.[test]'
+	touch $@
+
+lint: $(VENV)/.test-installed
+	$(PY) -m ruff check nerbench tests benchmarks
+	$(PY) -m ruff format --check nerbench tests benchmarks
+	$(PY) -m mypy
+
+test: lint
+	$(PY) -m pytest -n 2 tests
+
+bench: $(VENV)/.test-installed
+	$(PY) benchmarks/scoring.py
+
+demo:
+	@echo "make demo arrives with the comparison runner (issue 3): nerbench has only 'score' and 'convert' so far."
+	@exit 1
+
+clean:
+	rm -rf $(VENV) .nerbench .pytest_cache .mypy_cache .hypothesis

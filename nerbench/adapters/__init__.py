@@ -1,0 +1,1 @@
+"""Adapters: gold-data formats (``adapters.data``) and model families (``adapters.models``)."""

@@ -1,0 +1,136 @@
+"""Target schemas and maps from the label sets users meet into them (data, not code).
+
+A map sends a native label to a schema label, or to ``None`` to ignore it on
+purpose (OntoNotes ``CARDINAL`` against CoNLL gold: counted as *ignored*, shown,
+never silently dropped). A native label the map does not know is *out-of-schema*
+and counts against precision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from nerbench.errors import ConfigError, InputError
+
+CONLL = frozenset({"PER", "ORG", "LOC", "MISC"})
+WIKIANN = frozenset({"PER", "ORG", "LOC"})
+ONTONOTES = frozenset(
+    {
+        "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART",
+        "LAW", "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL",
+    }
+)  # fmt: skip
+# The general gold set nerbench ships: CoNLL's four plus DATE and MONEY.
+NERBENCH_GENERAL = CONLL | {"DATE", "MONEY"}
+SCHEMAS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"conll": CONLL, "wikiann": WIKIANN, "ontonotes": ONTONOTES, "general": NERBENCH_GENERAL}
+)
+
+IGNORE = None  # a map value meaning "ignore this native label on purpose"
+
+_ONTONOTES_TO_CONLL: dict[str, str | None] = {
+    "PERSON": "PER", "NORP": "MISC", "FAC": "LOC", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC",
+    "PRODUCT": "MISC", "EVENT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC", "LANGUAGE": "MISC",
+    "DATE": IGNORE, "TIME": IGNORE, "PERCENT": IGNORE, "MONEY": IGNORE, "QUANTITY": IGNORE,
+    "ORDINAL": IGNORE, "CARDINAL": IGNORE,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """A named map from native labels to schema labels (``None``: ignore on purpose)."""
+
+    name: str
+    mapping: Mapping[str, str | None] = field(default_factory=dict)
+
+    def targets(self) -> frozenset[str]:
+        """The schema labels this map can produce."""
+        return frozenset(v for v in self.mapping.values() if v is not None)
+
+
+BUILTIN_MAPS: Mapping[str, LabelMap] = MappingProxyType(
+    {
+        "ontonotes-to-conll": LabelMap("ontonotes-to-conll", _ONTONOTES_TO_CONLL),
+        "ontonotes-to-wikiann": LabelMap(
+            "ontonotes-to-wikiann", {k: (None if v == "MISC" else v) for k, v in _ONTONOTES_TO_CONLL.items()}
+        ),
+        "ontonotes-to-general": LabelMap(
+            "ontonotes-to-general", {**_ONTONOTES_TO_CONLL, "DATE": "DATE", "TIME": None, "MONEY": "MONEY"}
+        ),
+        "wikiann-to-conll": LabelMap("wikiann-to-conll", {label: label for label in WIKIANN}),
+        "conll-to-wikiann": LabelMap("conll-to-wikiann", {"PER": "PER", "ORG": "ORG", "LOC": "LOC", "MISC": None}),
+    }
+)
+
+
+class Resolution:
+    """How one native label resolves: a schema label, ignored, or out-of-schema."""
+
+    IGNORED = "\x00ignored"
+    OUT_OF_SCHEMA = "\x00out-of-schema"
+
+
+def resolve_label(label: str, label_map: LabelMap | None, schema: frozenset[str] | None) -> str:
+    """The schema label for ``label``, or ``Resolution.IGNORED`` / ``Resolution.OUT_OF_SCHEMA``.
+
+    Without a map a label stands for itself. A label the map does not know passes
+    through when it is already a schema label, and is out-of-schema otherwise.
+    """
+    if label_map is not None and label in label_map.mapping:
+        target = label_map.mapping[label]
+        if target is None:
+            return Resolution.IGNORED
+    elif label_map is not None and schema is None and label not in label_map.targets():
+        return Resolution.OUT_OF_SCHEMA
+    else:
+        target = label
+    if schema is not None and target not in schema:
+        return Resolution.OUT_OF_SCHEMA
+    return target
+
+
+def load_label_map(spec: str | Path | Mapping[str, str | None]) -> LabelMap:
+    """A built-in map by name, a JSON/YAML file of ``native: target`` pairs, or a dict."""
+    if isinstance(spec, Mapping):
+        return LabelMap("inline", _checked_mapping(dict(spec), "inline label map"))
+    if str(spec) in BUILTIN_MAPS:
+        return BUILTIN_MAPS[str(spec)]
+    path = Path(spec)
+    if not path.is_file():
+        known = ", ".join(sorted(BUILTIN_MAPS))
+        raise ConfigError(f"label map {str(spec)!r} is neither a built-in map ({known}) nor a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"not UTF-8 text (byte {err.start}): save the label map as UTF-8", path=path) from None
+    data = _parse_map_text(text, path)
+    return LabelMap(path.stem, _checked_mapping(data, str(path)))
+
+
+def _parse_map_text(text: str, path: Path) -> object:
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"invalid JSON: {err.msg}", path=path, line=err.lineno) from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(f"invalid YAML: {getattr(err, 'problem', err)}", path=path, line=line) from None
+
+
+def _checked_mapping(data: object, where: str) -> dict[str, str | None]:
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{where}: a label map must be a non-empty mapping of native label to schema label (or null)")
+    for key, value in data.items():
+        if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+            raise ConfigError(f"{where}: entry {key!r}: {value!r} must map a label name to a label name or null")
+    return dict(data)
