@@ -1,0 +1,180 @@
+"""The ``nerbench`` command: a thin layer that parses, calls the library and prints.
+
+Errors nerbench means users to read become one line on stderr and exit status 2
+(``--debug`` shows the traceback); everything else is the library's business.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nerbench import __version__
+from nerbench.adapters.data import read_corpus, write_documents
+from nerbench.errors import NerbenchError
+from nerbench.evaluation import evaluate_files
+from nerbench.labels import load_label_map
+
+app = typer.Typer(
+    name="nerbench",
+    help="Benchmark and compare named entity recognition systems on the same gold data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+
+
+class Repair(str, Enum):
+    conlleval = "conlleval"
+    discard = "discard"
+    error = "error"
+
+
+class Group(str, Enum):
+    sentence = "sentence"
+    document = "document"
+
+
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Format of both files: auto, conll, jsonl, ...")]
+SchemeOpt = Annotated[str, typer.Option(help="Tag scheme of token files: auto, IOB1, IOB2/BIO, IOE, IOBES, BILOU, IO.")]
+RepairOpt = Annotated[Repair, typer.Option(help="Invalid tag transitions: conlleval (keep), discard, or error.")]
+GroupOpt = Annotated[Group, typer.Option(help="Token files: one document per sentence or per -DOCSTART- document.")]
+TagColumnOpt = Annotated[int, typer.Option(help="Token files: the column holding the tag (default: last).")]
+MultiLabelOpt = Annotated[str, typer.Option(help="Token files: comma-joined alternative tags: error or first.")]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Benchmark and compare NER systems."""
+
+
+@app.command()
+def version() -> None:
+    """Print nerbench's version."""
+    out.print(__version__)
+
+
+@app.command()
+def score(
+    gold: Annotated[Path, typer.Option(help="Gold file (or directory for BRAT / Hugging Face datasets).")],
+    pred: Annotated[Path, typer.Option(help="Predictions over the same texts, in any readable format.")],
+    format: FormatOpt = "auto",
+    gold_format: Annotated[str | None, typer.Option(help="Format of the gold file (overrides --format).")] = None,
+    pred_format: Annotated[str | None, typer.Option(help="Format of the prediction file (overrides --format).")] = None,
+    scheme: SchemeOpt = "auto",
+    repair: RepairOpt = Repair.conlleval,
+    group: GroupOpt = Group.sentence,
+    tag_column: TagColumnOpt = -1,
+    multi_label: MultiLabelOpt = "error",
+    label_map: Annotated[
+        str | None, typer.Option("--map", help="Label map for predictions: a built-in name or a YAML/JSON file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the F1 confidence interval (0: none).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+) -> None:
+    """Score predictions against gold: strict span F1 with its CI, error breakdown, SemEval views."""
+    evaluation = evaluate_files(
+        gold,
+        pred,
+        gold_format=gold_format or format,
+        pred_format=pred_format or format,
+        label_map=load_label_map(label_map) if label_map else None,
+        bootstrap=bootstrap,
+        seed=seed,
+        scheme=scheme,
+        repair=repair.value,
+        group=group.value,
+        tag_column=tag_column,
+        multi_label=multi_label,
+    )
+    metrics = evaluation.to_json()
+    if as_json:
+        sys.stdout.write(json.dumps(metrics, ensure_ascii=False) + "\n")
+        return
+    _print_scores(metrics)
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _print_scores(metrics: dict[str, Any]) -> None:
+    micro, macro, counts = metrics["micro"], metrics["macro"], metrics["counts"]
+    ci = micro["f1_ci"]
+    head = Table(title="Strict span scores", title_justify="left")
+    for column in ("", "precision", "recall", "F1", "95% CI"):
+        head.add_column(column, justify="right")
+    head.add_row("micro", _fmt(micro["precision"]), _fmt(micro["recall"]), _fmt(micro["f1"]),
+                 f"{_fmt(ci[0])}–{_fmt(ci[1])}" if ci else "—")  # fmt: skip
+    head.add_row("macro", _fmt(macro["precision"]), _fmt(macro["recall"]), _fmt(macro["f1"]), "")
+    for label, row in metrics["per_label"].items():
+        head.add_row(label, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), f"support {row['support']}")
+    out.print(head)
+    errors = Table(title="Where the predictions went", title_justify="left")
+    for name in counts:
+        errors.add_column(name.replace("_", " "), justify="right")
+    errors.add_row(*(str(v) for v in counts.values()))
+    out.print(errors)
+    out.print(
+        f"schema error rate {_fmt(metrics['schema_error_rate'])}   "
+        f"boundary error rate {_fmt(metrics['boundary_error_rate'])}   repairs {metrics['repairs']}"
+    )
+    semeval = Table(title="SemEval-2013 views", title_justify="left")
+    for column in ("view", "COR", "INC", "PAR", "MIS", "SPU", "P", "R", "F1"):
+        semeval.add_column(column, justify="right")
+    for view, v in metrics["semeval"].items():
+        semeval.add_row(view, *(str(v[k]) for k in ("correct", "incorrect", "partial", "missed", "spurious")),
+                        _fmt(v["precision"]), _fmt(v["recall"]), _fmt(v["f1"]))  # fmt: skip
+    out.print(semeval)
+
+
+@app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="File (or directory) to read.")],
+    target: Annotated[Path, typer.Argument(help="File to write: .jsonl for offsets, .conll/.txt for CoNLL IOB2.")],
+    from_format: Annotated[str, typer.Option("--from", help="Format of SOURCE (default: detect).")] = "auto",
+    to_format: Annotated[str, typer.Option("--to", help="Format of TARGET: jsonl or conll (default: by extension).")] = "auto",
+    scheme: SchemeOpt = "auto",
+    repair: RepairOpt = Repair.conlleval,
+    group: GroupOpt = Group.sentence,
+    tag_column: TagColumnOpt = -1,
+    multi_label: MultiLabelOpt = "error",
+) -> None:
+    """Convert gold data between formats (any readable format -> JSONL offsets or CoNLL IOB2)."""
+    corpus = read_corpus(
+        source, format=from_format, scheme=scheme, repair=repair.value, group=group.value,
+        tag_column=tag_column, multi_label=multi_label,
+    )  # fmt: skip
+    write_documents(corpus.documents, target, format=to_format)
+    note = f", {corpus.repairs} tag repairs" if corpus.repairs else ""
+    for line in corpus.notes:
+        out.print(f"note: {line}", style="yellow")
+    out.print(f"wrote {len(corpus.documents)} documents, {corpus.entity_count} spans to {target}{note}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; NerbenchError -> one line on stderr, exit 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="nerbench")
+    except NerbenchError as err:
+        if "--debug" in args:
+            traceback.print_exc()
+        print(f"nerbench: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
