@@ -1,0 +1,97 @@
+"""What every model family implements (DESIGN.md's adapter protocol) and what it is given.
+
+The runner owns the loop: it constructs an adapter from a :class:`ModelConfig`,
+calls ``load`` (timed as load time), ``fit`` when the family trains on the
+suite's train split (timed apart), then ``predict`` on batches of
+:class:`~nerbench.types.TextInput` — never gold spans — and reads ``usage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from nerbench.errors import ConfigError
+from nerbench.types import Document, Span, TextInput
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a model consumed since load, as its provider counts it."""
+
+    requests: int = 0
+    billing_units: float = 0.0
+    billing_unit: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    characters: int = 0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model of a suite: the adapter name and its options, plus the suite's schema.
+
+    ``schema`` maps each target label to a one-line description (the prompt of
+    zero-shot models). ``cache_dir`` is where an adapter may keep what it builds
+    (a trained model), keyed by its own content hash.
+    """
+
+    name: str
+    adapter: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    schema: Mapping[str, str] = field(default_factory=dict)
+    cache_dir: Path = Path(".nerbench/cache")
+
+    def option(self, key: str, default: Any = None, *, kind: type | tuple[type, ...] | None = None) -> Any:
+        """An adapter option, type-checked; a wrong type is a one-line ConfigError."""
+        value = self.options.get(key, default)
+        if kind is not None and value is not None and not isinstance(value, kind):
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise ConfigError(f"model {self.name!r}: option {key!r} must be {expected}, got {value!r}")
+        return value
+
+    def require(self, key: str, kind: type | tuple[type, ...] | None = None) -> Any:
+        """A required adapter option."""
+        if key not in self.options:
+            raise ConfigError(f"model {self.name!r} (adapter {self.adapter}): option {key!r} is required")
+        return self.option(key, kind=kind)
+
+
+@runtime_checkable
+class ModelAdapter(Protocol):
+    """One model family. Each library is imported lazily inside ``load``."""
+
+    family: ClassVar[str]
+    trains: ClassVar[bool]  # True when the family must see the train split (``fit``) before predicting
+
+    def __init__(self, config: ModelConfig) -> None: ...
+
+    def load(self) -> None:
+        """Load the model (timed as load time)."""
+        ...
+
+    def fit(self, documents: Sequence[Document]) -> None:
+        """Train on gold documents of the suite's train split (only called when ``trains``)."""
+        ...
+
+    def labels(self) -> frozenset[str]:
+        """The native label set."""
+        ...
+
+    def predict(self, inputs: Sequence[TextInput]) -> list[list[Span]]:
+        """Spans with code-point offsets into each input's text, one list per input."""
+        ...
+
+    def usage(self) -> Usage:
+        """Billing units, tokens, requests since load."""
+        ...
+
+    def fingerprint(self) -> str:
+        """The model's identity for caching: name plus version, or a hash of its files."""
+        ...
+
+    def describe(self) -> dict[str, str]:
+        """Library versions and anything else a report should show about this model."""
+        ...
