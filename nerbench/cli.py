@@ -81,7 +81,9 @@ def score(
         str | None, typer.Option("--map", help="Label map for predictions: a built-in name or a YAML/JSON file.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the F1 confidence interval (0: none).")] = 1000,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap resamples for the F1 confidence interval (0: none).")
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
 ) -> None:
     """Score predictions against gold: strict span F1 with its CI, error breakdown, SemEval views."""
@@ -145,7 +147,9 @@ def convert(
     source: Annotated[Path, typer.Argument(help="File (or directory) to read.")],
     target: Annotated[Path, typer.Argument(help="File to write: .jsonl for offsets, .conll/.txt for CoNLL IOB2.")],
     from_format: Annotated[str, typer.Option("--from", help="Format of SOURCE (default: detect).")] = "auto",
-    to_format: Annotated[str, typer.Option("--to", help="Format of TARGET: jsonl or conll (default: by extension).")] = "auto",
+    to_format: Annotated[
+        str, typer.Option("--to", help="Format of TARGET: jsonl or conll (default: by extension).")
+    ] = "auto",
     scheme: SchemeOpt = "auto",
     repair: RepairOpt = Repair.conlleval,
     group: GroupOpt = Group.sentence,

@@ -44,12 +44,16 @@ METRICS: dict[str, MetricInfo] = {
             False,
             "(label errors + label-and-boundary errors + out-of-schema + invalid) / predictions",
         ),
-        MetricInfo("boundary_error_rate", "Boundary errors", "", False, "(boundary + label-and-boundary errors) / predictions"),
+        MetricInfo(
+            "boundary_error_rate", "Boundary errors", "", False, "(boundary + label-and-boundary errors) / predictions"
+        ),
     )
 }
 
 
-def pair_predictions(gold: Sequence[Document], predicted: Sequence[Document], *, pred_path: Path | None = None) -> list[tuple[Span, ...]]:
+def pair_predictions(
+    gold: Sequence[Document], predicted: Sequence[Document], *, pred_path: Path | None = None
+) -> list[tuple[Span, ...]]:
     """Each gold document's predicted spans: paired by id when the ids agree, else by order.
 
     A predicted document whose text differs from its gold document is an error naming it.
@@ -79,7 +83,7 @@ def pair_predictions(gold: Sequence[Document], predicted: Sequence[Document], *,
 
 
 def _first_difference(a: str, b: str) -> int:
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return i
     return min(len(a), len(b))

@@ -98,7 +98,9 @@ def read_text(path: Path) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        raise InputError(f"not UTF-8 (byte 0x{data[err.start]:02x}): save the file as UTF-8", path=path, line=line) from None
+        raise InputError(
+            f"not UTF-8 (byte 0x{data[err.start]:02x}): save the file as UTF-8", path=path, line=line
+        ) from None
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise InputError("file is empty: expected gold documents", path=path)

@@ -1,0 +1,1 @@
+"""The common runner: suite files, worker processes, the results store, cost, the gate."""

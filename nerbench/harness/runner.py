@@ -1,0 +1,470 @@
+"""Runs a suite's models over its datasets: one worker process per model, batches, timing, failures.
+
+The run is a sequence of small stages: read the datasets, open (or resume) the
+run record, then for each model and dataset one *cell*: reuse cached
+predictions or predict the missing documents batch by batch (each batch is
+committed to the store, so a killed run resumes where it stopped), time
+single-document latency, read usage and memory, and score. A model that raises
+on a document fails that document; a worker that crashes, hangs past its
+timeout or is killed fails only that model's cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nerbench.adapters.data import Corpus, read_corpus
+from nerbench.evaluation import metrics_json
+from nerbench.harness.cost import Cost, billed_cost, compute_cost, load_pricing, token_cost, with_hourly
+from nerbench.harness.machine import library_versions, machine_info
+from nerbench.harness.store import Store, StoredPrediction
+from nerbench.harness.suite import DatasetSpec, ModelSpec, Suite
+from nerbench.harness.worker_client import WorkerError, WorkerFailure, WorkerProcess
+from nerbench.scoring import bootstrap_ci, score
+from nerbench.types import Document, Span, TextInput
+
+Progress = Callable[..., None]
+
+
+def _no_progress(event: str, **data: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a suite (the command line's flags)."""
+
+    store: Path = Path(".nerbench/results.db")
+    out_dir: Path | None = None
+    limit: int | None = None
+    resume: bool = False
+    use_cache: bool = True
+    max_cost_usd: float | None = None
+    cache_dir: Path = Path(".nerbench/cache")
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    """A dataset read once in the runner: its documents and content hashes."""
+
+    spec: DatasetSpec
+    corpus: Corpus
+    content_hash: str  # ids, texts and tokens: what a model sees
+    gold_hash: str  # plus the gold spans: what the scores depend on
+    train_hash: str | None
+
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        return self.corpus.documents
+
+
+@dataclass
+class RunContext:
+    """What every stage of one run shares."""
+
+    suite: Suite
+    options: RunOptions
+    store: Store
+    run_id: str
+    progress: Progress
+    datasets: list[LoadedDataset] = field(default_factory=list)
+    spent_usd: float = 0.0
+    cells: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _hash(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    if path.is_dir():
+        return _hash(*[(str(p.relative_to(path)), _file_hash(p)) for p in sorted(path.rglob("*")) if p.is_file()])
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_datasets(suite: Suite, limit: int | None = None) -> list[LoadedDataset]:
+    """Read every dataset of the suite (the first ``limit`` documents of each, when given)."""
+    loaded = []
+    for spec in suite.datasets:
+        corpus = read_corpus(spec.test.path, format=spec.test.format, **spec.test.options)
+        if limit is not None:
+            corpus = Corpus(corpus.documents[:limit], corpus.format, corpus.scheme, corpus.repairs, corpus.notes)
+        docs = corpus.documents
+        content = _hash([(d.id, d.text, d.tokens) for d in docs])
+        gold = _hash(content, [[(s.start, s.end, s.label) for s in d.spans] for d in docs])
+        train = _hash(_file_hash(spec.train.path), spec.train.format, spec.train.options) if spec.train else None
+        loaded.append(LoadedDataset(spec, corpus, content, gold, train))
+    return loaded
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def open_run(suite: Suite, options: RunOptions, store: Store, datasets: Sequence[LoadedDataset]) -> str:
+    """Resume the suite's unfinished run (``--resume``) or record a new one."""
+    suite_path = str(suite.path.resolve())
+    if options.resume:
+        previous = store.unfinished_run(suite_path, suite.digest)
+        if previous is not None:
+            return str(previous["id"])
+    run_id = new_run_id()
+    info = {
+        "machine": machine_info(suite.path.parent),
+        "versions": library_versions(),
+        "settings": suite.settings.__dict__,
+        "suite_text": suite.raw_text,
+        "limit": options.limit,
+        "datasets": [_dataset_info(d) for d in datasets],
+    }
+    out_dir = str(options.out_dir or Path("runs") / run_id)
+    store.create_run(run_id, suite=suite.name, suite_path=suite_path, digest=suite.digest, out_dir=out_dir, info=info)
+    return run_id
+
+
+def _dataset_info(d: LoadedDataset) -> dict[str, Any]:
+    docs = d.documents
+    labels = sorted({s.label for doc in docs for s in doc.spans})
+    return {
+        "name": d.spec.name,
+        "path": str(d.spec.test.path),
+        "documents": len(docs),
+        "characters": sum(len(doc.text) for doc in docs),
+        "entities": sum(len(doc.spans) for doc in docs),
+        "labels": labels,
+        "schema": dict(d.spec.schema),
+        "repairs": d.corpus.repairs,
+        "content_hash": d.gold_hash,
+        "train": str(d.spec.train.path) if d.spec.train else None,
+    }
+
+
+def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progress) -> tuple[str, Store]:
+    """Run every model over every dataset; returns the run id and the open store."""
+    datasets = load_datasets(suite, options.limit)
+    store = Store(options.store)
+    run_id = open_run(suite, options, store, datasets)
+    ctx = RunContext(suite, options, store, run_id, progress, datasets)
+    progress("run_start", run_id=run_id, models=len(suite.models), datasets=len(datasets))
+    try:
+        for model in suite.models:
+            run_model(ctx, model, datasets)
+    except BaseException:
+        store.finish_run(run_id, "interrupted")
+        raise
+    store.finish_run(run_id, "done")
+    return run_id, store
+
+
+class ModelSession:
+    """One model's worker, started on first need and loaded at most once."""
+
+    def __init__(self, ctx: RunContext, model: ModelSpec) -> None:
+        self.ctx, self.model = ctx, model
+        self.worker: WorkerProcess | None = None
+        self.info: dict[str, Any] = {}
+        self.loaded = False
+        self.fitted_on: str | None = None
+        self.timeout = float(model.timeout_s or ctx.suite.settings.timeout_s)
+
+    def call(self, op: str, **payload: Any) -> dict[str, Any]:
+        if self.worker is None:
+            self.worker = WorkerProcess(self.model.python)
+            config = {
+                "name": self.model.name,
+                "adapter": self.model.adapter,
+                "options": dict(self.model.options),
+                "schema": dict(self.ctx.suite.schema),
+                "cache_dir": str(self.ctx.options.cache_dir.resolve()),
+            }
+            self.info.update(self.worker.call("init", timeout=self.timeout, config=config))
+            self.info["fingerprint"] = self.worker.call("fingerprint", timeout=self.timeout)["fingerprint"]
+        return self.worker.call(op, timeout=self.timeout, **payload)
+
+    def fingerprint(self) -> str:
+        if "fingerprint" not in self.info:
+            self.call("memory")
+        return str(self.info["fingerprint"])
+
+    def ready_for(self, dataset: LoadedDataset) -> dict[str, float]:
+        """Load once; fit on the dataset's train split when the family trains. Returns the times taken."""
+        times: dict[str, float] = {}
+        if not self.loaded:
+            times["load_s"] = self.call("load")["seconds"]
+            self.loaded = True
+        if self.info.get("trains"):
+            train_ds = self._train_dataset(dataset)
+            if self.fitted_on != train_ds.spec.name:
+                ref = train_ds.spec.train
+                assert ref is not None
+                payload = {"path": str(ref.path), "format": ref.format, "options": dict(ref.options)}
+                times["fit_s"] = self.call("fit", train=payload)["seconds"]
+                self.fitted_on = train_ds.spec.name
+        self.info.update(self.call("info"))
+        return times
+
+    def _train_dataset(self, dataset: LoadedDataset) -> LoadedDataset:
+        if self.model.train is None:
+            if dataset.spec.train is None:
+                raise WorkerError(
+                    f"{self.model.adapter} trains on a train split, and dataset {dataset.spec.name!r} has none"
+                )
+            return dataset
+        return next(d for d in self.ctx.datasets if d.spec.name == self.model.train)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    def restart(self) -> None:
+        if self.worker is not None:
+            self.worker.kill()
+        self.worker, self.loaded, self.fitted_on = None, False, None
+        self.info = {}
+
+
+def cache_key(model: ModelSpec, fingerprint: str, dataset: LoadedDataset, trains: bool) -> str:
+    """What a prediction set depends on: adapter, model, options, input documents (and train data)."""
+    train = None
+    if trains:
+        train = dataset.train_hash if model.train is None else model.train
+    return _hash(model.adapter, fingerprint, dict(model.options), model.gold_tokens, dataset.content_hash, train)
+
+
+def run_model(ctx: RunContext, model: ModelSpec, datasets: Sequence[LoadedDataset]) -> None:
+    """Every cell of one model; a dead worker fails the cell it was serving, and the rest go on."""
+    session = ModelSession(ctx, model)
+    try:
+        for dataset in datasets:
+            if ctx.options.resume and ctx.store.cell_done(ctx.run_id, model.name, dataset.spec.name):
+                continue
+            if ctx.options.max_cost_usd is not None and ctx.spent_usd >= ctx.options.max_cost_usd:
+                _fail_cell(ctx, model, dataset, f"not run: the budget of ${ctx.options.max_cost_usd:g} was spent")
+                continue
+            try:
+                run_cell(ctx, session, model, dataset)
+            except (WorkerFailure, WorkerError) as err:
+                _fail_cell(ctx, model, dataset, str(err))
+                session.restart()
+    finally:
+        session.close()
+
+
+def _fail_cell(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, reason: str) -> None:
+    result = {"failures": {"failed_docs": len(dataset.documents), "error": reason}, "adapter": model.adapter}
+    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status="failed", cache_key=None, result=result)
+    ctx.progress("cell_failed", model=model.name, dataset=dataset.spec.name, error=reason)
+
+
+def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset) -> None:
+    """One model on one dataset: cached predictions, or predict, time and store; then score."""
+    fingerprint = session.fingerprint()
+    key = cache_key(model, fingerprint, dataset, bool(session.info.get("trains")))
+    existing = ctx.store.prediction_set(key)
+    if existing is not None and not ctx.options.use_cache:
+        ctx.store.forget_prediction_set(key)
+        existing = None
+    cached = existing is not None and existing["complete"]
+    ctx.progress(
+        "cell_start", model=model.name, dataset=dataset.spec.name, documents=len(dataset.documents), cached=cached
+    )
+    if not cached:
+        ctx.store.start_prediction_set(
+            key, adapter=model.adapter, fingerprint=fingerprint, dataset_hash=dataset.content_hash
+        )
+        perf = _predict_and_measure(ctx, session, model, dataset, key)
+        ctx.store.complete_prediction_set(key, perf)
+    else:
+        perf = existing["perf"] if existing else {}
+    result = cell_result(ctx, model, dataset, key, perf, cached=cached)
+    ctx.spent_usd += result["cost"]["usd"] if result["cost"]["basis"] != "compute" else 0.0
+    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status="done", cache_key=key, result=result)
+    ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, result=result)
+
+
+def _inputs(model: ModelSpec, docs: Sequence[Document]) -> list[dict[str, Any]]:
+    return [
+        {"id": d.id, "text": d.text, "tokens": d.tokens if model.gold_tokens else None}
+        for d in (TextInput.from_document(doc, gold_tokens=model.gold_tokens) for doc in docs)
+    ]
+
+
+def _predict_and_measure(
+    ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
+) -> dict[str, Any]:
+    times = session.ready_for(dataset)
+    _predict_missing(ctx, session, model, dataset, key)
+    usage = session.call("usage")["usage"]
+    latency = _latency_samples(ctx, session, model, dataset)
+    stability = _stability(ctx, session, model, dataset, key)
+    memory = session.call("memory")
+    return {
+        **times,
+        "latency_ms": latency,
+        "usage": usage,
+        "memory": {"peak_rss_mb": memory["peak_rss_mb"], "peak_gpu_mb": memory["peak_gpu_mb"]},
+        "stability": stability,
+        "batch_size": ctx.suite.settings.batch_size,
+        "family": session.info.get("family"),
+        "labels": session.info.get("labels"),
+        "describe": session.info.get("describe"),
+        "fingerprint": session.info.get("fingerprint"),
+    }
+
+
+def _predict_missing(
+    ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
+) -> None:
+    """Predict, in batches, every document the store does not hold yet; commit each batch."""
+    done = ctx.store.predictions(key)
+    todo = [(i, d) for i, d in enumerate(dataset.documents) if d.id not in done]
+    size = ctx.suite.settings.batch_size
+    ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(dataset.documents) - len(todo))
+    for first in range(0, len(todo), size):
+        batch = todo[first : first + size]
+        reply = session.call("predict", inputs=_inputs(model, [d for _, d in batch]))
+        stored = [
+            StoredPrediction(doc.id, position, out.get("spans", []), out.get("error"))
+            for (position, doc), out in zip(batch, reply["results"], strict=True)
+        ]
+        chars = sum(len(d.text) for _, d in batch)
+        ctx.store.add_batch(key, batch[0][0], stored, characters=chars, seconds=reply["seconds"])
+        ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(batch))
+
+
+def _latency_samples(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset) -> list[float]:
+    """Single-document call times (ms) on a seeded sample, after warm-up calls."""
+    settings = ctx.suite.settings
+    docs = dataset.documents
+    if not docs or settings.latency_samples == 0:
+        return []
+    rng = np.random.default_rng(settings.seed)
+    picks = rng.choice(len(docs), size=settings.latency_samples, replace=len(docs) < settings.latency_samples)
+    for i in picks[: settings.warmup]:
+        session.call("predict", inputs=_inputs(model, [docs[int(i)]]))
+    return [float(session.call("predict", inputs=_inputs(model, [docs[int(i)]]))["seconds"]) * 1000 for i in picks]
+
+
+def _stability(
+    ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
+) -> dict[str, Any] | None:
+    """With ``stability_passes >= 2``: the share of documents whose spans changed between passes."""
+    passes = ctx.suite.settings.stability_passes
+    if passes < 2:
+        return None
+    first = ctx.store.predictions(key)
+    docs = dataset.documents
+    changed: set[str] = set()
+    size = ctx.suite.settings.batch_size
+    for _ in range(passes - 1):
+        for start in range(0, len(docs), size):
+            batch = docs[start : start + size]
+            reply = session.call("predict", inputs=_inputs(model, batch))
+            for doc, out in zip(batch, reply["results"], strict=True):
+                if out.get("spans", []) != first[doc.id].spans or out.get("error") != first[doc.id].error:
+                    changed.add(doc.id)
+    return {"passes": passes, "changed_docs": len(changed), "changed_share": len(changed) / len(docs) if docs else None}
+
+
+def stored_spans(dataset: LoadedDataset, key: str, store: Store) -> tuple[list[list[Span]], dict[str, str]]:
+    """The stored raw spans per document, in gold order, and the error of each failed document."""
+    stored = store.predictions(key)
+    spans: list[list[Span]] = []
+    failed: dict[str, str] = {}
+    for doc in dataset.documents:
+        item = stored.get(doc.id)
+        if item is None or item.error is not None:
+            failed[doc.id] = item.error if item is not None and item.error else "no prediction stored"
+            spans.append([])
+            continue
+        spans.append([Span(int(s), int(e), str(lab), sur) for s, e, lab, sur in item.spans])
+    return spans, failed
+
+
+def _percentile(samples: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(samples, q)) if samples else None
+
+
+def cell_result(
+    ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, key: str, perf: dict[str, Any], *, cached: bool
+) -> dict[str, Any]:
+    """Score a cell's predictions and gather its latency, memory, cost and failures."""
+    spans, failed = stored_spans(dataset, key, ctx.store)
+    label_map = model.label_map_for(dataset.spec.name)
+    schema = frozenset(dataset.spec.schema) or None
+    result = score(dataset.documents, spans, label_map=label_map, schema=schema)
+    settings = ctx.suite.settings
+    ci = bootstrap_ci(result, resamples=settings.bootstrap, seed=settings.seed) if settings.bootstrap else None
+    docs, chars, seconds = ctx.store.batch_totals(key)
+    latency = perf.get("latency_ms", [])
+    n_docs, n_chars = len(dataset.documents), sum(len(d.text) for d in dataset.documents)
+    cost = _cost(ctx, model, perf, seconds=seconds, docs=n_docs, chars=n_chars)
+    return {
+        "adapter": model.adapter,
+        "family": perf.get("family"),
+        "fingerprint": perf.get("fingerprint"),
+        "label_map": label_map.name if label_map else None,
+        "metrics": metrics_json(result, f1_ci=ci, repairs=dataset.corpus.repairs),
+        "latency": {
+            "load_s": perf.get("load_s"),
+            "fit_s": perf.get("fit_s"),
+            "p50_ms": _percentile(latency, 50),
+            "p95_ms": _percentile(latency, 95),
+            "p99_ms": _percentile(latency, 99),
+            "samples": len(latency),
+            "docs_per_s": docs / seconds if seconds else None,
+            "chars_per_s": chars / seconds if seconds else None,
+            "predict_s": seconds,
+            "batch_size": perf.get("batch_size"),
+        },
+        "memory": perf.get("memory", {}),
+        "cost": cost,
+        "usage": perf.get("usage", {}),
+        "failures": {"failed_docs": len(failed), "error": next(iter(failed.values()), None)},
+        "stability": perf.get("stability"),
+        "cached": cached,
+        "labels": perf.get("labels"),
+        "describe": perf.get("describe"),
+    }
+
+
+def _cost(
+    ctx: RunContext, model: ModelSpec, perf: dict[str, Any], *, seconds: float, docs: int, chars: int
+) -> dict[str, Any]:
+    """Dollars for the throughput pass: billed units, tokens, or compute time, by what the model reports."""
+    pricing = load_pricing(ctx.suite.pricing)
+    usage = perf.get("usage", {})
+    cost: Cost
+    if usage.get("input_tokens") or usage.get("output_tokens"):
+        price = pricing.get(model.name, pricing["llm"])
+        cost = token_cost(usage["input_tokens"], usage["output_tokens"], price, docs=docs, chars=chars)
+        basis = "tokens"
+    elif usage.get("billing_units"):
+        billed = pricing.get(model.name, pricing.get(model.adapter))
+        if billed is None:
+            raise WorkerError(f"no price for adapter {model.adapter!r}: add it under 'pricing' in the suite")
+        cost = billed_cost(usage["billing_units"], billed, docs=docs, chars=chars)
+        basis = "billing"
+    else:
+        on_gpu = bool((perf.get("memory") or {}).get("peak_gpu_mb"))
+        price = pricing["local-gpu" if on_gpu else "local-cpu"]
+        hourly = ctx.suite.settings.gpu_usd_per_hour if on_gpu else ctx.suite.settings.instance_usd_per_hour
+        if hourly:
+            price = with_hourly(price, hourly)
+        cost = compute_cost(seconds, price, docs=docs, chars=chars)
+        basis = "compute"
+    return {**cost.as_dict(), "basis": basis}

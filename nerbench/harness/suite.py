@@ -1,0 +1,315 @@
+"""Suite file (YAML) -> a validated plan: the schema, the datasets, the models, the settings.
+
+Paths are relative to the suite file. ``${VAR}`` in a value is replaced from the
+environment when the suite is loaded (for endpoints); the run records the suite's
+raw text, never the expanded values, so a secret passed that way is not written out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from nerbench.adapters.models import adapter_names
+from nerbench.errors import ConfigError, InputError
+from nerbench.harness.yamlfile import line_of, load_yaml
+from nerbench.labels import LabelMap, load_label_map
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Model keys the runner reads; every other key of a model entry is an adapter option.
+RUNNER_MODEL_KEYS = ("name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "device_kind")
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A gold file and how to read it."""
+
+    path: Path
+    format: str = "auto"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset of the suite: its test data, optional train split, and its schema."""
+
+    name: str
+    test: DataRef
+    train: DataRef | None
+    schema: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the suite: adapter, adapter options, and what the runner needs."""
+
+    name: str
+    adapter: str
+    options: Mapping[str, Any]
+    label_maps: Mapping[str, LabelMap | None]  # dataset name -> map ("*" for every dataset)
+    python: str | None = None
+    gold_tokens: bool = False
+    train: str | None = None  # a dataset name whose train split this model learns from
+    timeout_s: float | None = None
+
+    def label_map_for(self, dataset: str) -> LabelMap | None:
+        return self.label_maps.get(dataset, self.label_maps.get("*"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the runner measures."""
+
+    batch_size: int = 32
+    latency_samples: int = 50
+    warmup: int = 3
+    bootstrap: int = 1000
+    timeout_s: float = 600.0
+    seed: int = 0
+    stability_passes: int = 1
+    instance_usd_per_hour: float = 0.0
+    gpu_usd_per_hour: float = 0.0
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite file."""
+
+    name: str
+    path: Path
+    raw_text: str
+    schema: Mapping[str, str]
+    datasets: tuple[DatasetSpec, ...]
+    models: tuple[ModelSpec, ...]
+    settings: Settings
+    pricing: Mapping[str, Any]
+    gate: Mapping[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.raw_text.encode("utf-8")).hexdigest()[:16]
+
+    def select(self, *, models: list[str] | None = None, datasets: list[str] | None = None) -> Suite:
+        """The same suite restricted to the named models and datasets (unknown names are errors)."""
+        for kind, wanted, have in (("model", models, self.models), ("dataset", datasets, self.datasets)):
+            unknown = set(wanted or ()) - {x.name for x in have}
+            if unknown:
+                names = ", ".join(x.name for x in have)
+                raise ConfigError(f"unknown {kind}(s) {', '.join(sorted(unknown))}: this suite has {names}")
+        return Suite(
+            self.name, self.path, self.raw_text, self.schema,
+            tuple(d for d in self.datasets if not datasets or d.name in datasets),
+            tuple(m for m in self.models if not models or m.name in models),
+            self.settings, self.pricing, self.gate,
+        )  # fmt: skip
+
+
+class _Where:
+    """Builds errors that name the suite file and the line of the offending entry."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, problem: str, node: Any = None, key: str | None = None) -> InputError:
+        return InputError(problem, path=self.path, line=line_of(node, key))
+
+
+def _expand_env(value: Any, where: _Where, node: Any = None) -> Any:
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise where.error(f"environment variable {name} is not set (used as ${{{name}}})", node)
+            return os.environ[name]
+
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        out = type(value)()
+        out.__dict__.update(getattr(value, "__dict__", {}))
+        for k, v in value.items():
+            out[k] = _expand_env(v, where, value)
+        return out
+    if isinstance(value, list):
+        return [_expand_env(v, where, node) for v in value]
+    return value
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file; every problem is an InputError naming file and line."""
+    path = Path(path)
+    data, raw = load_yaml(path)
+    where = _Where(path)
+    if not isinstance(data, dict):
+        raise where.error("a suite file must be a mapping with schema, datasets and models")
+    unknown = set(data) - {"name", "schema", "datasets", "models", "settings", "pricing", "gate"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise where.error(
+            f"unknown top-level key {key!r}: use name, schema, datasets, models, settings, pricing, gate", data, key
+        )
+    data = _expand_env(data, where, data)
+    schema = _schema(data.get("schema"), where, data)
+    datasets = tuple(_dataset(d, i, path.parent, schema, where) for i, d in enumerate(_list(data, "datasets", where)))
+    _unique([d.name for d in datasets], "dataset", where, data)
+    models = tuple(_model(m, where, datasets) for m in _list(data, "models", where))
+    _unique([m.name for m in models], "model", where, data)
+    return Suite(
+        name=str(data.get("name") or path.stem), path=path, raw_text=raw, schema=schema, datasets=datasets,
+        models=models, settings=_settings(data.get("settings") or {}, where),
+        pricing=_mapping(data.get("pricing") or {}, "pricing", where, data),
+        gate=_mapping(data.get("gate") or {}, "gate", where, data),
+    )  # fmt: skip
+
+
+def _list(data: Mapping[str, Any], key: str, where: _Where) -> list[Any]:
+    value = data.get(key)
+    if not isinstance(value, list) or not value:
+        raise where.error(f"'{key}' must be a non-empty list", data, key)
+    return value
+
+
+def _mapping(value: Any, what: str, where: _Where, node: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.error(f"'{what}' must be a mapping", node, what)
+    return dict(value)
+
+
+def _unique(names: list[str], kind: str, where: _Where, node: Any) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise where.error(f"two {kind}s are named {name!r}: names must be unique", node)
+        seen.add(name)
+
+
+def _schema(value: Any, where: _Where, node: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        value = {str(label): "" for label in value}
+    if not isinstance(value, dict) or not all(isinstance(v, str | None) for v in value.values()):
+        raise where.error("'schema' must map each label to a one-line description", node, "schema")
+    return {str(k): v or "" for k, v in value.items()}
+
+
+def _data_ref(value: Any, base: Path, where: _Where, node: Any, key: str) -> DataRef:
+    if isinstance(value, str):
+        value = {"path": value}
+    if not isinstance(value, dict) or not isinstance(value.get("path"), str):
+        raise where.error(f"'{key}' must be a path or a mapping with 'path'", node, key)
+    path = (base / value["path"]).resolve()
+    if not path.exists():
+        raise where.error(
+            f"{key} file {value['path']!r} does not exist (paths are relative to the suite file)", value, "path"
+        )
+    options = value.get("options") or {}
+    if not isinstance(options, dict):
+        raise where.error("'options' must be a mapping of reader options", value, "options")
+    options = {**options, **{k: value[k] for k in ("scheme", "repair", "group", "tag_column") if k in value}}
+    return DataRef(path, str(value.get("format", "auto")), options)
+
+
+def _dataset(value: Any, index: int, base: Path, schema: dict[str, str], where: _Where) -> DatasetSpec:
+    if not isinstance(value, dict) or "name" not in value or "path" not in value:
+        raise where.error(f"dataset {index + 1} must be a mapping with at least 'name' and 'path'", value)
+    allowed = {"name", "path", "format", "options", "scheme", "repair", "group", "tag_column", "train", "schema"}
+    for key in value:
+        if key not in allowed:
+            raise where.error(f"dataset {value['name']!r}: unknown key {key!r}", value, key)
+    test = _data_ref(value, base, where, value, "path")
+    train = _data_ref(value["train"], base, where, value, "train") if value.get("train") else None
+    own = _schema(value.get("schema"), where, value)
+    if own and any(not d for d in own.values()):
+        own = {k: d or schema.get(k, "") for k, d in own.items()}
+    return DatasetSpec(str(value["name"]), test, train, own or schema)
+
+
+def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> ModelSpec:
+    if not isinstance(value, dict) or "name" not in value or "adapter" not in value:
+        raise where.error("each model must be a mapping with at least 'name' and 'adapter'", value)
+    name, adapter = str(value["name"]), str(value["adapter"])
+    if adapter not in adapter_names():
+        import difflib
+
+        close = difflib.get_close_matches(adapter, adapter_names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise where.error(
+            f"model {name!r}: unknown adapter {adapter!r}{hint}: use one of {', '.join(adapter_names())}",
+            value,
+            "adapter",
+        )
+    train = value.get("train")
+    names = {d.name for d in datasets}
+    if train is not None and (train not in names or next(d for d in datasets if d.name == train).train is None):
+        raise where.error(
+            f"model {name!r}: 'train' must name a dataset of this suite that has a train split", value, "train"
+        )
+    options = {k: v for k, v in value.items() if k not in RUNNER_MODEL_KEYS}
+    return ModelSpec(
+        name=name, adapter=adapter, options=options, label_maps=_label_maps(value, where, datasets),
+        python=value.get("python"), gold_tokens=bool(value.get("gold_tokens", False)), train=train,
+        timeout_s=value.get("timeout_s"),
+    )  # fmt: skip
+
+
+def _label_maps(value: dict[str, Any], where: _Where, datasets: tuple[DatasetSpec, ...]) -> dict[str, LabelMap | None]:
+    spec = value.get("label_map")
+    if spec is None:
+        return {}
+    by_dataset = {d.name: d for d in datasets}
+    is_per_dataset = isinstance(spec, dict) and spec and set(spec) <= set(by_dataset)
+    entries = spec if is_per_dataset else {"*": spec}
+    maps: dict[str, LabelMap | None] = {}
+    for dataset, entry in entries.items():
+        try:
+            label_map = load_label_map(entry if not isinstance(entry, str) else _relative(entry, where))
+        except ConfigError as err:
+            raise where.error(f"model {value['name']!r}: {err}", value, "label_map") from None
+        targets = [by_dataset[dataset]] if dataset != "*" else list(datasets)
+        for ds in targets:
+            unknown = sorted(label_map.targets() - set(ds.schema)) if ds.schema else []
+            if unknown and dataset != "*":
+                raise where.error(
+                    f"model {value['name']!r}: label map sends labels to {', '.join(unknown)}, "
+                    f"which dataset {ds.name!r}'s schema does not have", value, "label_map",
+                )  # fmt: skip
+        if dataset == "*" and all(d.schema for d in datasets):
+            union = set().union(*(d.schema for d in datasets))
+            unknown = sorted(label_map.targets() - union)
+            if unknown:
+                raise where.error(
+                    f"model {value['name']!r}: label map sends labels to {', '.join(unknown)}, which no dataset "
+                    "schema has", value, "label_map",
+                )  # fmt: skip
+        maps[dataset] = label_map
+    return maps
+
+
+def _relative(spec: str, where: _Where) -> str:
+    candidate = where.path.parent / spec
+    return str(candidate) if candidate.exists() else spec
+
+
+def _settings(value: Any, where: _Where) -> Settings:
+    if not isinstance(value, dict):
+        raise where.error("'settings' must be a mapping", value)
+    known = {f.name: f for f in fields(Settings)}
+    kwargs: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in known:
+            raise where.error(f"unknown setting {key!r}: use one of {', '.join(known)}", value, key)
+        kind: type[float] | type[int] = float if isinstance(known[key].default, float) else int
+        if not isinstance(item, int | float) or isinstance(item, bool) or (kind is int and not isinstance(item, int)):
+            raise where.error(f"setting {key!r} must be a number, got {item!r}", value, key)
+        if item < 0:
+            raise where.error(f"setting {key!r} must not be negative", value, key)
+        kwargs[key] = kind(item)
+    if kwargs.get("batch_size", 1) < 1 or kwargs.get("stability_passes", 1) < 1:
+        raise where.error("batch_size and stability_passes must be at least 1", value)
+    return Settings(**kwargs)

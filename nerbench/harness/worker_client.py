@@ -1,0 +1,110 @@
+"""The runner's side of a worker process: start it, send a request, wait with a deadline."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+
+class WorkerFailure(Exception):
+    """The worker crashed, was killed, or did not answer in time; its cells fail with this reason."""
+
+
+class WorkerError(Exception):
+    """The worker answered, but the request failed (an adapter raised in load, fit, ...)."""
+
+
+class WorkerProcess:
+    """One model's worker process speaking JSON lines over its stdin/stdout."""
+
+    def __init__(self, python: str | None = None, *, env: dict[str, str] | None = None) -> None:
+        self.stderr = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 (lives as long as the worker)
+        self.proc = subprocess.Popen(
+            [python or sys.executable, "-m", "nerbench.harness.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+        self._buffer = b""
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def call(self, op: str, *, timeout: float, **payload: Any) -> dict[str, Any]:
+        """Send one request and return the reply; WorkerFailure when the worker is gone or too slow."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps({"op": op, **payload}, ensure_ascii=False) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise WorkerFailure(self._death()) from None
+        reply = json.loads(self._read_line(timeout, op))
+        if not reply.get("ok"):
+            raise WorkerError(reply.get("error", "unknown error"))
+        return dict(reply)
+
+    def _read_line(self, timeout: float, op: str) -> bytes:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    self.kill()
+                    raise WorkerFailure(f"timed out after {timeout:g} s in {op}")
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise WorkerFailure(self._death())
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _death(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.returncode
+        if code is not None and code < 0:
+            reason = f"worker killed by signal {signal.Signals(-code).name}"
+        else:
+            reason = f"worker exited with status {code}"
+        tail = self.stderr_tail()
+        return f"{reason}: {tail}" if tail else reason
+
+    def stderr_tail(self, lines: int = 1) -> str:
+        self.stderr.seek(0)
+        text = self.stderr.read().decode("utf-8", errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:])[:300]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def close(self) -> None:
+        """Ask the worker to stop; kill it if it does not."""
+        if self.proc.poll() is None:
+            try:
+                self.call("shutdown", timeout=10)
+                self.proc.wait(timeout=10)
+            except (WorkerFailure, WorkerError, subprocess.TimeoutExpired):
+                self.kill()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
+        self.stderr.close()
