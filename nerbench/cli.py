@@ -18,10 +18,17 @@ from rich.console import Console
 from rich.table import Table
 
 from nerbench import __version__
-from nerbench.adapters.data import read_corpus, write_documents
+from nerbench.adapters.data import formats, read_corpus, write_documents
+from nerbench.cli_views import RunProgress, catalog_row, describe_adapters, load_catalog, print_summary
 from nerbench.errors import NerbenchError
 from nerbench.evaluation import evaluate_files
+from nerbench.harness.estimate import estimate_suite
+from nerbench.harness.rundir import atomic_write, results_document, write_run_dir
+from nerbench.harness.runner import RunOptions, load_datasets, run_suite
+from nerbench.harness.store import DEFAULT_STORE
+from nerbench.harness.suite import load_suite
 from nerbench.labels import load_label_map
+from nerbench.reports.html import render_html
 
 app = typer.Typer(
     name="nerbench",
@@ -166,6 +173,116 @@ def convert(
     for line in corpus.notes:
         out.print(f"note: {line}", style="yellow")
     out.print(f"wrote {len(corpus.documents)} documents, {corpus.entity_count} spans to {target}{note}")
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="Results database (SQLite).")]
+
+
+@app.command()
+def run(
+    suite_file: Annotated[Path, typer.Argument(metavar="SUITE", help="Suite file (YAML).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<run-id>/).")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    models: Annotated[str | None, typer.Option(help="Only these models (comma-separated).")] = None,
+    datasets: Annotated[str | None, typer.Option(help="Only these datasets (comma-separated).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N documents of each dataset.")] = None,
+    resume: Annotated[bool, typer.Option(help="Resume this suite's unfinished run.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Predict again even where predictions are cached.")
+    ] = False,
+    max_cost: Annotated[float | None, typer.Option(help="Stop sending once billed cost reaches this many USD.")] = None,
+) -> None:
+    """Run a suite: every model over every dataset, scored, timed and costed; writes a run directory."""
+    suite = load_suite(suite_file).select(models=_split(models), datasets=_split(datasets))
+    options = RunOptions(
+        store=store, out_dir=out_dir, limit=limit, resume=resume, use_cache=not no_cache, max_cost_usd=max_cost
+    )
+    with RunProgress(out) as progress:
+        run_id, results_store = run_suite(suite, options, progress)
+    try:
+        record = results_store.run(run_id)
+        target = Path(record["out_dir"]) if record else Path("runs") / run_id
+        results_path = write_run_dir(results_store, run_id, target, suite, load_datasets(suite, limit))
+        document = results_document(results_store, run_id)
+    finally:
+        results_store.close()
+    atomic_write(target / "report.html", render_html(document))
+    print_summary(out, document)
+    out.print(f"run {run_id}: {results_path}")
+    out.print(f"report: {target / 'report.html'}")
+
+
+@app.command("runs")
+def runs_command(store: StoreOpt = DEFAULT_STORE) -> None:
+    """List the runs in the results store."""
+    from nerbench.harness.store import Store
+
+    if not store.exists():
+        out.print(f"no runs yet ({store} does not exist)")
+        return
+    db = Store(store)
+    try:
+        table = Table(title=f"Runs in {store}", title_justify="left")
+        for column in ("id", "suite", "created", "status", "cells", "directory"):
+            table.add_column(column)
+        for r in db.runs():
+            table.add_row(r["id"], r["suite"], r["created_at"], r["status"], str(len(db.cells(r["id"]))), r["out_dir"])
+        out.print(table)
+    finally:
+        db.close()
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the model adapters, whether their extra is installed, and their native labels where known."""
+    table = Table(title="Model adapters", title_justify="left")
+    for column in ("adapter", "family", "installed", "native labels"):
+        table.add_column(column)
+    for row in describe_adapters():
+        table.add_row(row["name"], row["family"], row["installed"], row["labels"])
+    out.print(table)
+
+
+@app.command("datasets")
+def datasets_command() -> None:
+    """List the gold-data readers and the catalog of public benchmarks."""
+    table = Table(title="Gold-data formats", title_justify="left")
+    for column in ("format", "extensions", "description"):
+        table.add_column(column)
+    for name, fmt in formats().items():
+        table.add_row(name, " ".join(fmt.extensions), fmt.description)
+    out.print(table)
+    catalog = load_catalog()
+    if catalog:
+        bench = Table(title="Public benchmarks (bring your own copy)", title_justify="left")
+        for column in ("name", "licence", "labels", "read with", "get it"):
+            bench.add_column(column)
+        for entry in catalog:
+            bench.add_row(*catalog_row(entry))
+        out.print(bench)
+
+
+@app.command()
+def estimate(
+    suite_file: Annotated[Path, typer.Argument(metavar="SUITE", help="Suite file (YAML).")],
+    limit: Annotated[int | None, typer.Option(help="Only the first N documents of each dataset.")] = None,
+) -> None:
+    """Documents, characters, billing units and dollars per model, before anything is sent."""
+    suite = load_suite(suite_file)
+    table = Table(title=f"Estimate for {suite.name}", title_justify="left")
+    for column in ("model", "dataset", "documents", "characters", "units", "USD", "basis"):
+        table.add_column(column, justify="right")
+    for row in estimate_suite(suite, limit=limit):
+        table.add_row(
+            row["model"], row["dataset"], str(row["documents"]), str(row["characters"]),
+            _fmt(row["units"], 0) if row["units"] is not None else "—",
+            _fmt(row["usd"], 4) if row["usd"] is not None else "—", row["basis"],
+        )  # fmt: skip
+    out.print(table)
 
 
 def main(argv: list[str] | None = None) -> None:

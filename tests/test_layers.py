@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, int]] = [
     ("nerbench.harness", 4),
     ("nerbench.reports", 5),
     ("nerbench.cli", 6),
+    ("nerbench.cli_views", 6),
     ("nerbench", 6),  # the package facade re-exports from every layer
 ]
 # Pairs within one layer that must not know each other: (importer prefix, imported prefix).

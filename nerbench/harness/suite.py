@@ -234,7 +234,7 @@ def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> Mode
     if not isinstance(value, dict) or "name" not in value or "adapter" not in value:
         raise where.error("each model must be a mapping with at least 'name' and 'adapter'", value)
     name, adapter = str(value["name"]), str(value["adapter"])
-    if adapter not in adapter_names():
+    if adapter not in adapter_names() and ":" not in adapter:
         import difflib
 
         close = difflib.get_close_matches(adapter, adapter_names(), n=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -21,7 +22,18 @@ def adapter_names() -> tuple[str, ...]:
 
 
 def adapter_class(name: str) -> type[ModelAdapter]:
-    """The adapter class registered as ``name``; an unknown name says what exists."""
+    """The adapter class registered as ``name`` (or imported from ``package.module:Class``).
+
+    An unknown name says what exists.
+    """
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            found: type[ModelAdapter] = getattr(module, attr)
+        except (ImportError, AttributeError) as err:
+            raise ConfigError(f"cannot import adapter {name!r}: {err}") from None
+        return found
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             cls: type[ModelAdapter] = ep.load()

@@ -1,0 +1,125 @@
+"""What the CLI shows: run progress bars, the summary table, adapter and catalog listings."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nerbench.adapters.models import adapter_class, adapter_names
+from nerbench.errors import NerbenchError
+
+CATALOG = Path(__file__).resolve().parents[1] / "datasets" / "catalog.yaml"
+
+
+class RunProgress:
+    """A progress bar per model x dataset, fed by the runner's events."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bars = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=False,
+        )  # fmt: skip
+        self.tasks: dict[tuple[str, str], Any] = {}
+
+    def __enter__(self) -> RunProgress:
+        self.bars.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        self.bars.__exit__(kind, err, tb)
+
+    def __call__(self, event: str, **data: Any) -> None:
+        key = (data.get("model", ""), data.get("dataset", ""))
+        if event == "cell_start":
+            label = f"{key[0]} × {key[1]}" + (" (cached)" if data.get("cached") else "")
+            self.tasks[key] = self.bars.add_task(label, total=data["documents"])
+            if data.get("cached"):
+                self.bars.update(self.tasks[key], completed=data["documents"])
+        elif event == "batch" and key in self.tasks:
+            self.bars.advance(self.tasks[key], data["advance"])
+        elif event == "cell_failed":
+            self.console.print(f"[red]{key[0]} × {key[1]} failed:[/red] {data['error']}")
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def print_summary(console: Console, document: dict[str, Any]) -> None:
+    """The leaderboard of every dataset, best F1 first."""
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for cell in document["cells"]:
+        by_dataset.setdefault(cell["dataset"], []).append(cell)
+    for dataset, cells in by_dataset.items():
+        table = Table(title=f"{dataset}", title_justify="left")
+        for column in ("model", "F1", "95% CI", "schema err", "p95 ms", "docs/s", "$/1k docs", "failed"):
+            table.add_column(column, justify="right")
+        cells.sort(key=lambda c: -(((c.get("metrics") or {}).get("micro") or {}).get("f1") or -1))
+        for c in cells:
+            micro = (c.get("metrics") or {}).get("micro") or {}
+            ci = micro.get("f1_ci")
+            lat, cost, failures = c.get("latency") or {}, c.get("cost") or {}, c.get("failures") or {}
+            table.add_row(
+                c["model"], _f(micro.get("f1")), f"{_f(ci[0])}–{_f(ci[1])}" if ci else "—",
+                _f((c.get("metrics") or {}).get("schema_error_rate")), _f(lat.get("p95_ms"), 1),
+                _f(lat.get("docs_per_s"), 1), _f(cost.get("usd_per_1k_docs"), 4),
+                str(failures.get("failed_docs", 0)) if c.get("status") != "failed" else "cell failed",
+            )  # fmt: skip
+        console.print(table)
+
+
+def describe_adapters() -> list[dict[str, str]]:
+    """Each registered adapter: family, whether its libraries import, its native labels if fixed."""
+    rows = []
+    for name in adapter_names():
+        try:
+            cls = adapter_class(name)
+        except (NerbenchError, ImportError) as err:
+            rows.append({"name": name, "family": "?", "installed": f"no ({err})", "labels": ""})
+            continue
+        requires = getattr(cls, "requires", ())
+        missing = [m for m in requires if importlib.util.find_spec(m) is None]
+        extra = getattr(cls, "extra", name)
+        installed = "yes" if not missing else f"no: pip install 'nerbench[{extra}]'"
+        labels = getattr(cls, "native_labels", None)
+        shown = ", ".join(sorted(labels)) if labels else "from the model / patterns / training data"
+        rows.append({"name": name, "family": cls.family, "installed": installed, "labels": shown})
+    return rows
+
+
+def load_catalog(path: Path = CATALOG) -> list[dict[str, Any]]:
+    """The public benchmarks catalog, where this checkout has one."""
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = data.get("datasets", data) if isinstance(data, dict) else data
+    if isinstance(entries, dict):
+        entries = [{"name": k, **v} for k, v in entries.items()]
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def catalog_row(entry: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    labels = entry.get("labels") or entry.get("schema") or ""
+    if isinstance(labels, list | dict):
+        labels = ", ".join(map(str, labels))
+    reader = entry.get("reader") or entry.get("nerbench") or ""
+    if isinstance(reader, dict):
+        reader = ", ".join(f"{k}={v}" for k, v in reader.items())
+    where = entry.get("source") or entry.get("url") or entry.get("where") or ""
+    if isinstance(where, list | dict):
+        where = " ".join(map(str, where.values() if isinstance(where, dict) else where))
+    return (
+        str(entry.get("name", "")),
+        str(entry.get("licence") or entry.get("license") or ""),
+        str(labels),
+        str(reader),
+        str(where),
+    )

@@ -1,0 +1,34 @@
+"""What a suite will cost before anything is sent: documents, characters, billing units, dollars.
+
+Uses the same pricing table and billing arithmetic as the run. Local models cost
+compute time, which is only known once they run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nerbench.harness.cost import load_pricing, request_units, tiered_usd
+from nerbench.harness.runner import load_datasets
+from nerbench.harness.suite import Suite
+
+
+def estimate_suite(suite: Suite, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """One row per model x dataset; ``usd`` is None where the cost is compute time."""
+    pricing = load_pricing(suite.pricing)
+    rows = []
+    for dataset in load_datasets(suite, limit):
+        lengths = [len(d.text) for d in dataset.documents]
+        for model in suite.models:
+            price = pricing.get(model.name) or pricing.get(model.adapter)
+            row: dict[str, Any] = {
+                "model": model.name, "dataset": dataset.spec.name, "documents": len(lengths),
+                "characters": sum(lengths), "units": None, "usd": None, "basis": "compute (measured when run)",
+            }  # fmt: skip
+            if price is not None and price.kind == "characters":
+                units = sum(request_units(n, price) for n in lengths)
+                row.update(units=units, usd=tiered_usd(units, price), basis=f"{price.unit}s, priced {price.date}")
+            elif price is not None and price.kind == "tokens":
+                row.update(basis="tokens (known only from the server's usage)")
+            rows.append(row)
+    return rows

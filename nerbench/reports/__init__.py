@@ -1,0 +1,1 @@
+"""Reports: stored results -> HTML, Markdown, CSV. No model runs here, no scoring."""
