@@ -23,8 +23,9 @@ from nerbench.cli_views import RunProgress, catalog_row, describe_adapters, load
 from nerbench.errors import NerbenchError
 from nerbench.evaluation import evaluate_files
 from nerbench.harness.estimate import estimate_suite
+from nerbench.harness.loading import load_datasets
 from nerbench.harness.rundir import atomic_write, results_document, write_run_dir
-from nerbench.harness.runner import RunOptions, load_datasets, run_suite
+from nerbench.harness.runner import RunOptions, run_suite
 from nerbench.harness.store import DEFAULT_STORE
 from nerbench.harness.suite import load_suite
 from nerbench.labels import load_label_map

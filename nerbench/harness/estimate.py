@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nerbench.harness.cost import load_pricing, request_units, tiered_usd
-from nerbench.harness.runner import load_datasets
+from nerbench.harness.loading import load_datasets
 from nerbench.harness.suite import Suite
 
 
@@ -20,6 +20,8 @@ def estimate_suite(suite: Suite, *, limit: int | None = None) -> list[dict[str, 
     for dataset in load_datasets(suite, limit):
         lengths = [len(d.text) for d in dataset.documents]
         for model in suite.models:
+            if not model.runs_on(dataset.spec.name):
+                continue
             price = pricing.get(model.name) or pricing.get(model.adapter)
             row: dict[str, Any] = {
                 "model": model.name, "dataset": dataset.spec.name, "documents": len(lengths),

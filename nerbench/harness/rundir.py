@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nerbench.harness.runner import LoadedDataset, stored_spans
+from nerbench.harness.cells import stored_spans
+from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.store import Store
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.labels import Resolution, resolve_label

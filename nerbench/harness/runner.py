@@ -11,8 +11,6 @@ timeout or is killed fails only that model's cells.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,15 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from nerbench.adapters.data import Corpus, read_corpus
-from nerbench.evaluation import metrics_json
-from nerbench.harness.cost import Cost, billed_cost, compute_cost, load_pricing, token_cost, with_hourly
+from nerbench.harness.cells import cell_result
+from nerbench.harness.loading import LoadedDataset, content_hash, load_datasets
 from nerbench.harness.machine import library_versions, machine_info
 from nerbench.harness.store import Store, StoredPrediction
-from nerbench.harness.suite import DatasetSpec, ModelSpec, Suite
+from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError, WorkerFailure, WorkerProcess
-from nerbench.scoring import bootstrap_ci, score
-from nerbench.types import Document, Span, TextInput
+from nerbench.types import Document, TextInput
 
 Progress = Callable[..., None]
 
@@ -52,21 +48,6 @@ class RunOptions:
     cache_dir: Path = Path(".nerbench/cache")
 
 
-@dataclass(frozen=True)
-class LoadedDataset:
-    """A dataset read once in the runner: its documents and content hashes."""
-
-    spec: DatasetSpec
-    corpus: Corpus
-    content_hash: str  # ids, texts and tokens: what a model sees
-    gold_hash: str  # plus the gold spans: what the scores depend on
-    train_hash: str | None
-
-    @property
-    def documents(self) -> tuple[Document, ...]:
-        return self.corpus.documents
-
-
 @dataclass
 class RunContext:
     """What every stage of one run shares."""
@@ -79,35 +60,6 @@ class RunContext:
     datasets: list[LoadedDataset] = field(default_factory=list)
     spent_usd: float = 0.0
     cells: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _hash(*parts: Any) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
-
-
-def _file_hash(path: Path) -> str:
-    if path.is_dir():
-        return _hash(*[(str(p.relative_to(path)), _file_hash(p)) for p in sorted(path.rglob("*")) if p.is_file()])
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def load_datasets(suite: Suite, limit: int | None = None) -> list[LoadedDataset]:
-    """Read every dataset of the suite (the first ``limit`` documents of each, when given)."""
-    loaded = []
-    for spec in suite.datasets:
-        corpus = read_corpus(spec.test.path, format=spec.test.format, **spec.test.options)
-        if limit is not None:
-            corpus = Corpus(corpus.documents[:limit], corpus.format, corpus.scheme, corpus.repairs, corpus.notes)
-        docs = corpus.documents
-        content = _hash([(d.id, d.text, d.tokens) for d in docs])
-        gold = _hash(content, [[(s.start, s.end, s.label) for s in d.spans] for d in docs])
-        train = _hash(_file_hash(spec.train.path), spec.train.format, spec.train.options) if spec.train else None
-        loaded.append(LoadedDataset(spec, corpus, content, gold, train))
-    return loaded
 
 
 def new_run_id() -> str:
@@ -242,7 +194,7 @@ def cache_key(model: ModelSpec, fingerprint: str, dataset: LoadedDataset, trains
     train = None
     if trains:
         train = dataset.train_hash if model.train is None else model.train
-    return _hash(model.adapter, fingerprint, dict(model.options), model.gold_tokens, dataset.content_hash, train)
+    return content_hash(model.adapter, fingerprint, dict(model.options), model.gold_tokens, dataset.content_hash, train)
 
 
 def run_model(ctx: RunContext, model: ModelSpec, datasets: Sequence[LoadedDataset]) -> None:
@@ -250,6 +202,8 @@ def run_model(ctx: RunContext, model: ModelSpec, datasets: Sequence[LoadedDatase
     session = ModelSession(ctx, model)
     try:
         for dataset in datasets:
+            if not model.runs_on(dataset.spec.name):
+                continue
             if ctx.options.resume and ctx.store.cell_done(ctx.run_id, model.name, dataset.spec.name):
                 continue
             if ctx.options.max_cost_usd is not None and ctx.spent_usd >= ctx.options.max_cost_usd:
@@ -290,7 +244,7 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
         ctx.store.complete_prediction_set(key, perf)
     else:
         perf = existing["perf"] if existing else {}
-    result = cell_result(ctx, model, dataset, key, perf, cached=cached)
+    result = cell_result(ctx.store, ctx.suite, model, dataset, key, perf, cached=cached)
     ctx.spent_usd += result["cost"]["usd"] if result["cost"]["basis"] != "compute" else 0.0
     ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status="done", cache_key=key, result=result)
     ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, result=result)
@@ -378,93 +332,3 @@ def _stability(
                 if out.get("spans", []) != first[doc.id].spans or out.get("error") != first[doc.id].error:
                     changed.add(doc.id)
     return {"passes": passes, "changed_docs": len(changed), "changed_share": len(changed) / len(docs) if docs else None}
-
-
-def stored_spans(dataset: LoadedDataset, key: str, store: Store) -> tuple[list[list[Span]], dict[str, str]]:
-    """The stored raw spans per document, in gold order, and the error of each failed document."""
-    stored = store.predictions(key)
-    spans: list[list[Span]] = []
-    failed: dict[str, str] = {}
-    for doc in dataset.documents:
-        item = stored.get(doc.id)
-        if item is None or item.error is not None:
-            failed[doc.id] = item.error if item is not None and item.error else "no prediction stored"
-            spans.append([])
-            continue
-        spans.append([Span(int(s), int(e), str(lab), sur) for s, e, lab, sur in item.spans])
-    return spans, failed
-
-
-def _percentile(samples: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(samples, q)) if samples else None
-
-
-def cell_result(
-    ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, key: str, perf: dict[str, Any], *, cached: bool
-) -> dict[str, Any]:
-    """Score a cell's predictions and gather its latency, memory, cost and failures."""
-    spans, failed = stored_spans(dataset, key, ctx.store)
-    label_map = model.label_map_for(dataset.spec.name)
-    schema = frozenset(dataset.spec.schema) or None
-    result = score(dataset.documents, spans, label_map=label_map, schema=schema)
-    settings = ctx.suite.settings
-    ci = bootstrap_ci(result, resamples=settings.bootstrap, seed=settings.seed) if settings.bootstrap else None
-    docs, chars, seconds = ctx.store.batch_totals(key)
-    latency = perf.get("latency_ms", [])
-    n_docs, n_chars = len(dataset.documents), sum(len(d.text) for d in dataset.documents)
-    cost = _cost(ctx, model, perf, seconds=seconds, docs=n_docs, chars=n_chars)
-    return {
-        "adapter": model.adapter,
-        "family": perf.get("family"),
-        "fingerprint": perf.get("fingerprint"),
-        "label_map": label_map.name if label_map else None,
-        "metrics": metrics_json(result, f1_ci=ci, repairs=dataset.corpus.repairs),
-        "latency": {
-            "load_s": perf.get("load_s"),
-            "fit_s": perf.get("fit_s"),
-            "p50_ms": _percentile(latency, 50),
-            "p95_ms": _percentile(latency, 95),
-            "p99_ms": _percentile(latency, 99),
-            "samples": len(latency),
-            "docs_per_s": docs / seconds if seconds else None,
-            "chars_per_s": chars / seconds if seconds else None,
-            "predict_s": seconds,
-            "batch_size": perf.get("batch_size"),
-        },
-        "memory": perf.get("memory", {}),
-        "cost": cost,
-        "usage": perf.get("usage", {}),
-        "failures": {"failed_docs": len(failed), "error": next(iter(failed.values()), None)},
-        "stability": perf.get("stability"),
-        "cached": cached,
-        "labels": perf.get("labels"),
-        "describe": perf.get("describe"),
-    }
-
-
-def _cost(
-    ctx: RunContext, model: ModelSpec, perf: dict[str, Any], *, seconds: float, docs: int, chars: int
-) -> dict[str, Any]:
-    """Dollars for the throughput pass: billed units, tokens, or compute time, by what the model reports."""
-    pricing = load_pricing(ctx.suite.pricing)
-    usage = perf.get("usage", {})
-    cost: Cost
-    if usage.get("input_tokens") or usage.get("output_tokens"):
-        price = pricing.get(model.name, pricing["llm"])
-        cost = token_cost(usage["input_tokens"], usage["output_tokens"], price, docs=docs, chars=chars)
-        basis = "tokens"
-    elif usage.get("billing_units"):
-        billed = pricing.get(model.name, pricing.get(model.adapter))
-        if billed is None:
-            raise WorkerError(f"no price for adapter {model.adapter!r}: add it under 'pricing' in the suite")
-        cost = billed_cost(usage["billing_units"], billed, docs=docs, chars=chars)
-        basis = "billing"
-    else:
-        on_gpu = bool((perf.get("memory") or {}).get("peak_gpu_mb"))
-        price = pricing["local-gpu" if on_gpu else "local-cpu"]
-        hourly = ctx.suite.settings.gpu_usd_per_hour if on_gpu else ctx.suite.settings.instance_usd_per_hour
-        if hourly:
-            price = with_hourly(price, hourly)
-        cost = compute_cost(seconds, price, docs=docs, chars=chars)
-        basis = "compute"
-    return {**cost.as_dict(), "basis": basis}

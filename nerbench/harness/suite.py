@@ -22,7 +22,7 @@ from nerbench.labels import LabelMap, load_label_map
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Model keys the runner reads; every other key of a model entry is an adapter option.
-RUNNER_MODEL_KEYS = ("name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "device_kind")
+RUNNER_MODEL_KEYS = ("name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "datasets")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,10 @@ class ModelSpec:
     gold_tokens: bool = False
     train: str | None = None  # a dataset name whose train split this model learns from
     timeout_s: float | None = None
+    datasets: tuple[str, ...] | None = None  # run only on these datasets (default: all)
+
+    def runs_on(self, dataset: str) -> bool:
+        return self.datasets is None or dataset in self.datasets
 
     def label_map_for(self, dataset: str) -> LabelMap | None:
         return self.label_maps.get(dataset, self.label_maps.get("*"))
@@ -251,10 +255,16 @@ def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> Mode
             f"model {name!r}: 'train' must name a dataset of this suite that has a train split", value, "train"
         )
     options = {k: v for k, v in value.items() if k not in RUNNER_MODEL_KEYS}
+    only = value.get("datasets")
+    if only is not None:
+        if isinstance(only, str):
+            only = [only]
+        if not isinstance(only, list) or not set(only) <= names:
+            raise where.error(f"model {name!r}: 'datasets' must list dataset names of this suite", value, "datasets")
     return ModelSpec(
         name=name, adapter=adapter, options=options, label_maps=_label_maps(value, where, datasets),
         python=value.get("python"), gold_tokens=bool(value.get("gold_tokens", False)), train=train,
-        timeout_s=value.get("timeout_s"),
+        timeout_s=value.get("timeout_s"), datasets=tuple(only) if only is not None else None,
     )  # fmt: skip
 
 
