@@ -83,13 +83,7 @@ def split_tag(tag: str, scheme: str = "IOB2") -> tuple[str, str]:
 
 def tags_to_chunks(tags: Sequence[str], *, scheme: str = "IOB2", repair: str = "conlleval") -> Chunks:
     """Decode one sentence's tags into chunks under ``scheme`` and the ``repair`` policy."""
-    parsed = []
-    for i, tag in enumerate(tags):
-        try:
-            prefix, label = split_tag(tag, scheme)
-        except TagError as err:
-            raise TagError(str(err), i) from None
-        parsed.append((prefix, label))
+    parsed = _parse_tags(tags, scheme)
     kept: list[tuple[int, int, str]] = []
     repairs = 0
     for start, end, label in _lenient_chunks(parsed):
@@ -104,46 +98,91 @@ def tags_to_chunks(tags: Sequence[str], *, scheme: str = "IOB2", repair: str = "
     return Chunks(tuple(kept), repairs)
 
 
-def _lenient_chunks(parsed: Sequence[tuple[str, str]]) -> Iterable[tuple[int, int, str]]:
+# (tag -> (prefix, label)) per scheme, filled as tags are met: a corpus has few distinct tags.
+_PARSED: dict[str, dict[str, tuple[str, str]]] = {scheme: {"O": ("O", "")} for scheme in SCHEMES}
+
+
+def _parse_tags(tags: Sequence[str], scheme: str) -> list[tuple[str, str]]:
+    table = _PARSED[scheme]
+    try:
+        return [table[tag] for tag in tags]
+    except KeyError:
+        pass
+    if len(table) > 10_000:
+        table.clear()
+        table["O"] = ("O", "")
+    for i, tag in enumerate(tags):
+        if tag not in table:
+            try:
+                table[tag] = split_tag(tag, scheme)
+            except TagError as err:
+                raise TagError(str(err), i) from None
+    return [table[tag] for tag in tags]
+
+
+def _lenient_chunks(parsed: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    """conlleval's chunking: ``(start, end, label)`` for every chunk, valid or not."""
+    chunks = []
     prev_prefix, prev_label = "O", ""
     start = -1
+    ends_before, starts_at, canonical = _ENDS_BEFORE, _STARTS_AT, _CANONICAL_PREFIX
     for i, (prefix, label) in enumerate([*parsed, ("O", "")]):
-        canon = _CANONICAL_PREFIX.get(prefix, "O")
-        if start >= 0 and ((prev_prefix, canon) in _ENDS_BEFORE or (prev_prefix != "O" and prev_label != label)):
-            yield start, i, prev_label
+        canon = canonical.get(prefix, "O")
+        if start >= 0 and ((prev_prefix, canon) in ends_before or (prev_prefix != "O" and prev_label != label)):
+            chunks.append((start, i, prev_label))
             start = -1
-        if canon != "O" and ((prev_prefix, canon) in _STARTS_AT or prev_label != label or start < 0):
+        if canon != "O" and ((prev_prefix, canon) in starts_at or prev_label != label or start < 0):
             start = i
         prev_prefix, prev_label = canon, label
+    return chunks
+
+
+# Each scheme's grammar of one chunk, as prefix sets: (single token, first, middle, last).
+# IOB1 also allows a first ``B`` and IOE1 a last ``E`` only next to a chunk of the same type.
+_GRAMMAR: dict[str, tuple[frozenset[str], ...]] = {
+    "IOB2": (frozenset("B"), frozenset("B"), frozenset("I"), frozenset("I")),
+    "IOB1": (frozenset("IB"), frozenset("IB"), frozenset("I"), frozenset("I")),
+    "IOE2": (frozenset("E"), frozenset("I"), frozenset("I"), frozenset("E")),
+    "IOE1": (frozenset("IE"), frozenset("I"), frozenset("I"), frozenset("IE")),
+    "IOBES": (frozenset("S"), frozenset("B"), frozenset("I"), frozenset("E")),
+    "BILOU": (frozenset("U"), frozenset("B"), frozenset("I"), frozenset("L")),
+    "IO": (frozenset("I"), frozenset("I"), frozenset("I"), frozenset("I")),
+}
 
 
 def _is_valid(parsed: Sequence[tuple[str, str]], start: int, end: int, scheme: str) -> bool:
-    prefixes = [p for p, _ in parsed[start:end]]
-    if not set(prefixes) <= ALLOWED_PREFIXES[scheme]:
-        return False
-    label = parsed[start][1]
-    first, last, middle = prefixes[0], prefixes[-1], prefixes[1:-1]
-    if scheme == "IOB2":
-        return first == "B" and all(p == "I" for p in prefixes[1:])
-    if scheme == "IOB1":
-        continues = start > 0 and parsed[start - 1][1] == label and parsed[start - 1][0] != "O"
-        return all(p == "I" for p in prefixes[1:]) and (first == "I" or continues)
-    if scheme == "IOE2":
-        return last == "E" and all(p == "I" for p in prefixes[:-1])
-    if scheme == "IOE1":
-        follows = end < len(parsed) and parsed[end][1] == label and parsed[end][0] != "O"
-        return all(p == "I" for p in prefixes[:-1]) and (last == "I" or follows)
-    if scheme in ("IOBES", "BILOU"):
-        single, begin, end_letter = ("S", "B", "E") if scheme == "IOBES" else ("U", "B", "L")
-        if len(prefixes) == 1:
-            return first == single
-        return first == begin and last == end_letter and all(p == "I" for p in middle)
-    return True  # IO: every run of one label is an entity
+    single, first, middle, last = _GRAMMAR[scheme]
+    head, tail = parsed[start][0], parsed[end - 1][0]
+    if end - start == 1:
+        valid = head in single
+    else:
+        valid = head in first and tail in last and all(p in middle for p, _ in parsed[start + 1 : end - 1])
+    if valid and head == "B" and scheme == "IOB1":
+        return start > 0 and parsed[start - 1][1] == parsed[start][1] and parsed[start - 1][0] != "O"
+    if valid and tail == "E" and scheme == "IOE1":
+        return end < len(parsed) and parsed[end][1] == parsed[start][1] and parsed[end][0] != "O"
+    return valid
 
 
 def _violation(tags: Sequence[str], start: int, end: int, scheme: str) -> str:
     shown = " ".join(tags[max(0, start - 1) : end])
-    return f"tag sequence {shown!r} breaks the {scheme} scheme at token {start + 1}: fix the tags or use --repair conlleval|discard"
+    return (
+        f"tag sequence {shown!r} breaks the {scheme} scheme at token {start + 1}: "
+        "fix the tags or use --repair conlleval|discard"
+    )
+
+
+# How each scheme marks a chunk's (first, last, only) token; ``None`` leaves it ``I-``.
+# IOB1 marks the first token (and IOE1 the last) only next to a chunk of the same type.
+_MARKS: dict[str, tuple[str | None, str | None, str | None]] = {
+    "IOB2": ("B", None, "B"),
+    "IOB1": ("B", None, "B"),
+    "IOE2": (None, "E", "E"),
+    "IOE1": (None, "E", "E"),
+    "IOBES": ("B", "E", "S"),
+    "BILOU": ("B", "L", "U"),
+    "IO": (None, None, None),
+}
 
 
 def chunks_to_tags(chunks: Iterable[tuple[int, int, str]], length: int, *, scheme: str = "IOB2") -> list[str]:
@@ -151,26 +190,25 @@ def chunks_to_tags(chunks: Iterable[tuple[int, int, str]], length: int, *, schem
     tags = ["O"] * length
     ordered = sorted(chunks)
     for n, (start, end, label) in enumerate(ordered):
+        if not 0 <= start < end <= length or (n > 0 and ordered[n - 1][1] > start):
+            raise ValueError(f"chunk ({start}, {end}, {label!r}) is empty, out of range or overlaps another")
         prev_adjacent = n > 0 and ordered[n - 1][1] == start and ordered[n - 1][2] == label
         next_adjacent = n + 1 < len(ordered) and ordered[n + 1][0] == end and ordered[n + 1][2] == label
-        for i in range(start, end):
-            tags[i] = f"I-{label}"
-        if scheme == "IOB2":
-            tags[start] = f"B-{label}"
-        elif scheme == "IOB1" and prev_adjacent:
-            tags[start] = f"B-{label}"
-        elif scheme == "IOE2":
-            tags[end - 1] = f"E-{label}"
-        elif scheme == "IOE1" and next_adjacent:
-            tags[end - 1] = f"E-{label}"
-        elif scheme in ("IOBES", "BILOU"):
-            single, last = ("S", "E") if scheme == "IOBES" else ("U", "L")
-            if end - start == 1:
-                tags[start] = f"{single}-{label}"
-            else:
-                tags[start], tags[end - 1] = f"B-{label}", f"{last}-{label}"
-        elif scheme == "IO" and prev_adjacent:
+        if scheme == "IO" and prev_adjacent:
             raise ValueError(f"IO cannot encode two adjacent {label} entities at token {start}")
+        first, last, only = _MARKS[scheme]
+        if scheme == "IOB1" and not prev_adjacent:
+            first = only = None
+        if scheme == "IOE1" and not next_adjacent:
+            last = only = None
+        tags[start:end] = [f"I-{label}"] * (end - start)
+        if end - start == 1 and only:
+            tags[start] = f"{only}-{label}"
+        elif end - start > 1:
+            if first:
+                tags[start] = f"{first}-{label}"
+            if last:
+                tags[end - 1] = f"{last}-{label}"
     return tags
 
 
@@ -197,7 +235,9 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
             if prefix == "B" and (prev == "O" or prev_label != label):
                 starts_with_b += 1
             prev, prev_label = prefix, label
-    if bare and prefixes:
+    if not prefixes:
+        return "IOB2"  # no entity at all: any scheme reads it the same
+    if bare:
         return "IO"
     if prefixes & {"L", "U"}:
         return "BILOU"

@@ -73,6 +73,7 @@ def cell_result(
             "docs_per_s": docs / seconds if seconds else None,
             "chars_per_s": chars / seconds if seconds else None,
             "predict_s": seconds,
+            "throughput_wall_s": perf.get("throughput_wall_s"),
             "batch_size": perf.get("batch_size"),
         },
         "memory": perf.get("memory", {}),

@@ -12,6 +12,7 @@ timeout or is killed fails only that model's cells.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -261,7 +262,9 @@ def _predict_and_measure(
     ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
 ) -> dict[str, Any]:
     times = session.ready_for(dataset)
+    started = time.perf_counter()
     _predict_missing(ctx, session, model, dataset, key)
+    times["throughput_wall_s"] = time.perf_counter() - started  # runner side: pipe, JSON and store included
     usage = session.call("usage")["usage"]
     latency = _latency_samples(ctx, session, model, dataset)
     stability = _stability(ctx, session, model, dataset, key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +132,7 @@ def checked_spans(
         if not span.label:
             raise InputError(f"span [{span.start}, {span.end}) has an empty label", path=path, line=line)
     if overlaps == "error":
-        for a, b in zip(ordered, ordered[1:]):
+        for a, b in itertools.pairwise(ordered):
             if b.start < a.end:
                 raise InputError(
                     f"spans [{a.start}, {a.end}) {a.label!r} and [{b.start}, {b.end}) {b.label!r} overlap: "
