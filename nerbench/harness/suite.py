@@ -254,7 +254,7 @@ def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> Mode
         raise where.error(
             f"model {name!r}: 'train' must name a dataset of this suite that has a train split", value, "train"
         )
-    options = {k: v for k, v in value.items() if k not in RUNNER_MODEL_KEYS}
+    options = {k: _resolve_paths(v, where.path.parent) for k, v in value.items() if k not in RUNNER_MODEL_KEYS}
     only = value.get("datasets")
     if only is not None:
         if isinstance(only, str):
@@ -266,6 +266,20 @@ def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> Mode
         python=value.get("python"), gold_tokens=bool(value.get("gold_tokens", False)), train=train,
         timeout_s=value.get("timeout_s"), datasets=tuple(only) if only is not None else None,
     )  # fmt: skip
+
+
+def _resolve_paths(value: Any, base: Path) -> Any:
+    """Option values that name a file or directory beside the suite become absolute paths.
+
+    Workers run in the caller's directory; a suite's relative paths mean "relative to the suite file".
+    """
+    if isinstance(value, list):
+        return [_resolve_paths(v, base) for v in value]
+    if isinstance(value, str) and value and not Path(value).is_absolute() and "\n" not in value:
+        candidate = base / value
+        if (value.startswith((".", "/")) or "/" in value or Path(value).suffix) and candidate.exists():
+            return str(candidate.resolve())
+    return value
 
 
 def _label_maps(value: dict[str, Any], where: _Where, datasets: tuple[DatasetSpec, ...]) -> dict[str, LabelMap | None]:

@@ -1,0 +1,307 @@
+"""Rules: spaCy ``EntityRuler`` patterns plus regular expressions, no model to download.
+
+Options:
+
+- ``patterns``: a path or a list of paths to spaCy pattern JSONL files, one
+  ``{"label": ..., "pattern": ..., "id": ...}`` per line; ``pattern`` is a phrase
+  (a string) or a token pattern (a list of token attribute dicts).
+- ``regex``: a list of ``{"label": ..., "pattern": ..., "flags": "i"}`` or the path
+  to a JSONL or YAML file of them (Python ``re``; flags from ``i m s x``).
+- ``overlap``: how a regex match and a ruler entity that overlap are resolved:
+  ``longest`` (default: the longer span wins, a tie goes to the ruler), ``ruler``
+  (ruler entities always win) or ``regex`` (regex matches always win). Among
+  themselves, ruler patterns follow spaCy (longest match), and so do regex matches.
+- ``phrase_matcher_attr``: the token attribute phrase patterns match on (``LOWER``
+  for case-insensitive phrases); default spaCy's ``ORTH``.
+- ``language``: the ``spacy.blank`` language whose tokenizer is used (default ``en``).
+- ``batch_size``: ``nlp.pipe`` batch size (default 256).
+
+With gold tokens, the spaCy ``Doc`` is built from them and entity offsets are taken
+from the gold token offsets, so any whitespace between tokens maps back exactly.
+Regex matches always run on the original text, whatever the tokenization.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, ClassVar
+
+from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.errors import ConfigError, InputError, MissingExtraError
+from nerbench.types import Document, Span, TextInput
+
+OVERLAP_POLICIES = ("longest", "ruler", "regex")
+_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_RULER, _REGEX = 0, 1  # candidate sources, the rank of a tie under ``longest``
+
+
+@dataclass(frozen=True)
+class RegexRule:
+    """One compiled regular-expression pattern and the label its matches get."""
+
+    label: str
+    pattern: re.Pattern[str]
+
+
+class RulesAdapter:
+    """Entity ruler and regex patterns over ``spacy.blank(language)``."""
+
+    family: ClassVar[str] = "rules"
+    trains: ClassVar[bool] = False
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.pattern_paths = _as_paths(config, "patterns")
+        self.regex_option: Any = config.option("regex", None, kind=(str, list))
+        if not self.pattern_paths and not self.regex_option:
+            raise ConfigError(f"model {config.name!r} (adapter rules): give option 'patterns', 'regex' or both")
+        self.overlap: str = config.option("overlap", "longest", kind=str)
+        if self.overlap not in OVERLAP_POLICIES:
+            raise ConfigError(
+                f"model {config.name!r}: option 'overlap' is {self.overlap!r}: use one of {', '.join(OVERLAP_POLICIES)}"
+            )
+        self.phrase_attr: str | None = config.option("phrase_matcher_attr", None, kind=str)
+        self.language: str = config.option("language", "en", kind=str)
+        self.batch_size: int = config.option("batch_size", 256, kind=int)
+        if self.batch_size < 1:
+            raise ConfigError(f"model {config.name!r}: option 'batch_size' must be at least 1, got {self.batch_size}")
+        self._nlp: Any = None
+        self._patterns: list[dict[str, Any]] = []
+        self._regex: list[RegexRule] = []
+        self._requests = 0
+        self._characters = 0
+
+    def load(self) -> None:
+        try:
+            import spacy
+        except ImportError:
+            raise MissingExtraError("spacy", "rules") from None
+        patterns = [p for path in self.pattern_paths for p in read_ruler_patterns(path, self.config.name)]
+        regex = [_compile(rule, self.config.name) for rule in _regex_entries(self.config.name, self.regex_option)]
+        try:
+            nlp = spacy.blank(self.language)
+            ruler_config: dict[str, Any] = {"validate": True}
+            if self.phrase_attr is not None:
+                ruler_config["phrase_matcher_attr"] = self.phrase_attr
+            if patterns:  # no ruler at all when only regex patterns are given
+                ruler: Any = nlp.add_pipe("entity_ruler", config=ruler_config)
+                ruler.add_patterns(patterns)
+        except (ImportError, ValueError, KeyError) as err:  # unknown language or attribute
+            raise ConfigError(f"model {self.config.name!r} (adapter rules): {err}") from None
+        self._nlp, self._patterns, self._regex = nlp, patterns, regex
+
+    def fit(self, documents: Sequence[Document]) -> None:
+        """Rules do not train."""
+
+    def labels(self) -> frozenset[str]:
+        self._require_loaded()
+        return frozenset(p["label"] for p in self._patterns) | {r.label for r in self._regex}
+
+    def predict(self, inputs: Sequence[TextInput]) -> list[list[Span]]:
+        self._require_loaded()
+        self._requests += 1
+        self._characters += sum(len(i.text) for i in inputs)
+        docs = [self._spacy_input(i) for i in inputs]
+        results = []
+        for inp, doc in zip(inputs, self._nlp.pipe(docs, batch_size=self.batch_size), strict=True):
+            if inp.tokens is None:
+                ruler = [(e.start_char, e.end_char, e.label_, _RULER) for e in doc.ents]
+            else:
+                tokens = inp.tokens
+                ruler = [(tokens[e.start][0], tokens[e.end - 1][1], e.label_, _RULER) for e in doc.ents]
+            matches = [(*m, _REGEX) for rule in self._regex for m in _regex_matches(rule, inp.text)]
+            results.append(resolve_overlaps(inp.text, ruler + matches, self.overlap))
+        return results
+
+    def usage(self) -> Usage:
+        return Usage(requests=self._requests, characters=self._characters)
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.pattern_paths:
+            digest.update(_read_bytes(path, self.config.name))
+        if isinstance(self.regex_option, str):
+            digest.update(_read_bytes(Path(self.regex_option), self.config.name))
+        else:
+            digest.update(json.dumps(self.regex_option, sort_keys=True, default=str).encode())
+        settings = [self.overlap, self.phrase_attr, self.language, _spacy_version()]
+        digest.update(json.dumps(settings).encode())
+        return f"rules:{digest.hexdigest()}"
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "spacy": _spacy_version(),
+            "language": self.language,
+            "ruler_patterns": str(len(self._patterns)),
+            "regex_patterns": str(len(self._regex)),
+            "overlap": self.overlap,
+            "phrase_matcher_attr": self.phrase_attr or "ORTH",
+        }
+
+    def _require_loaded(self) -> None:
+        if self._nlp is None:
+            raise RuntimeError("RulesAdapter: call load() first")
+
+    def _spacy_input(self, inp: TextInput) -> Any:
+        """The text, or a ``Doc`` of the gold tokens (spaces where the text has any gap)."""
+        if inp.tokens is None:
+            return inp.text
+        from spacy.tokens import Doc
+
+        tokens = inp.tokens
+        for i, (start, end) in enumerate(tokens):
+            if not 0 <= start < end <= len(inp.text) or (i and start < tokens[i - 1][1]):
+                raise InputError(f"input {inp.id!r}: gold token {i} ({start}, {end}) is empty, out of order or range")
+        words = [inp.text[s:e] for s, e in tokens]
+        spaces = [tokens[i + 1][0] > end for i, (_, end) in enumerate(tokens[:-1])] + [False] * bool(tokens)
+        return Doc(self._nlp.vocab, words=words, spaces=spaces)
+
+
+def resolve_overlaps(text: str, candidates: Sequence[tuple[int, int, str, int]], policy: str) -> list[Span]:
+    """Non-overlapping spans from ``(start, end, label, source)`` candidates, in text order.
+
+    Candidates are taken greedily in priority order: under ``longest`` the longer
+    span first, a tie to the ruler, then the earlier start; under ``ruler`` or
+    ``regex`` that source first, then the same order. Whitespace at a span's edges
+    is trimmed; a span left empty is dropped.
+    """
+    first = {"longest": None, "ruler": _RULER, "regex": _REGEX}[policy]
+
+    def priority(c: tuple[int, int, str, int]) -> tuple[int, int, int, int]:
+        start, end, _, source = c
+        return (0 if first is None else int(source != first), start - end, source, start)
+
+    starts: list[int] = []
+    kept: list[tuple[int, int, str]] = []
+    for start, end, label, _ in sorted(candidates, key=priority):
+        start, end = _trim(text, start, end)
+        if start >= end:
+            continue
+        at = bisect.bisect_left(starts, start)
+        if (at and kept[at - 1][1] > start) or (at < len(kept) and kept[at][0] < end):
+            continue
+        starts.insert(at, start)
+        kept.insert(at, (start, end, label))
+    return [Span(start, end, label) for start, end, label in kept]
+
+
+def read_ruler_patterns(path: Path, model: str) -> list[dict[str, Any]]:
+    """The patterns of one spaCy pattern JSONL file, each line checked (InputError names the line)."""
+    from spacy.schemas import validate_token_pattern
+
+    patterns = []
+    for number, line in enumerate(_read_bytes(path, model).decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"not a JSON object: {err.msg}", path=path, line=number) from None
+        problem = _pattern_problem(entry)
+        if problem is None and isinstance(entry["pattern"], list):
+            errors = validate_token_pattern(entry["pattern"])
+            problem = f"invalid token pattern: {'; '.join(errors)}" if errors else None
+        if problem:
+            raise InputError(problem, path=path, line=number)
+        patterns.append(entry)
+    return patterns
+
+
+def _pattern_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return 'expected an object {"label": ..., "pattern": ...}'
+    if not isinstance(entry.get("label"), str) or not entry["label"]:
+        return "'label' must be a non-empty string"
+    pattern = entry.get("pattern")
+    if not (isinstance(pattern, str) and pattern) and not (isinstance(pattern, list) and pattern):
+        return "'pattern' must be a phrase (a string) or a token pattern (a list of objects)"
+    if "id" in entry and not isinstance(entry["id"], str):
+        return "'id' must be a string"
+    return None
+
+
+def _regex_entries(model: str, value: str | list[Any] | None) -> list[tuple[Any, str]]:
+    """Each regex entry with where it comes from (for messages)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [(entry, f"option 'regex' entry {i}") for i, entry in enumerate(value)]
+    path = Path(value).expanduser()
+    text = _read_bytes(path, model).decode("utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise InputError(f"not valid YAML: {err}", path=path) from None
+        if not isinstance(loaded, list):
+            raise InputError("expected a list of {label, pattern} entries", path=path)
+        return [(entry, f"{path} entry {i}") for i, entry in enumerate(loaded)]
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                entries.append((json.loads(line), f"{path}:{number}"))
+            except json.JSONDecodeError as err:
+                raise InputError(f"not a JSON object: {err.msg}", path=path, line=number) from None
+    return entries
+
+
+def _compile(item: tuple[Any, str], model: str) -> RegexRule:
+    entry, where = item
+    if not isinstance(entry, dict) or not isinstance(entry.get("label"), str) or not entry["label"]:
+        raise ConfigError(f"model {model!r}: {where}: expected {{label: ..., pattern: ...}}, got {entry!r}")
+    pattern, flags = entry.get("pattern"), entry.get("flags", "")
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(f"model {model!r}: {where}: 'pattern' must be a non-empty string, got {pattern!r}")
+    if not isinstance(flags, str) or set(flags) - set(_FLAGS):
+        raise ConfigError(f"model {model!r}: {where}: 'flags' must be letters from {''.join(_FLAGS)}, got {flags!r}")
+    try:
+        compiled = re.compile(pattern, sum(_FLAGS[f] for f in set(flags)))
+    except re.error as err:
+        raise ConfigError(f"model {model!r}: {where}: invalid regular expression {pattern!r}: {err}") from None
+    return RegexRule(entry["label"], compiled)
+
+
+def _regex_matches(rule: RegexRule, text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), rule.label) for m in rule.pattern.finditer(text) if m.end() > m.start()]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _as_paths(config: ModelConfig, key: str) -> list[Path]:
+    value = config.option(key, None, kind=(str, list, Path))
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, (str, Path)) for v in values):
+        raise ConfigError(f"model {config.name!r}: option {key!r} must be a path or a list of paths, got {value!r}")
+    return [Path(v).expanduser() for v in values]
+
+
+def _read_bytes(path: Path, model: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"model {model!r} (adapter rules): cannot read {path}: {err.strerror}") from None
+
+
+def _spacy_version() -> str:
+    try:
+        return version("spacy")
+    except PackageNotFoundError:  # load() says so
+        return "absent"
