@@ -228,8 +228,9 @@ def runs_command(store: StoreOpt = DEFAULT_STORE) -> None:
     db = Store(store)
     try:
         table = Table(title=f"Runs in {store}", title_justify="left")
-        for column in ("id", "suite", "created", "status", "cells", "directory"):
-            table.add_column(column)
+        table.add_column("id", no_wrap=True)
+        for column in ("suite", "created", "status", "cells", "directory"):
+            table.add_column(column, overflow="fold")
         for r in db.runs():
             table.add_row(r["id"], r["suite"], r["created_at"], r["status"], str(len(db.cells(r["id"]))), r["out_dir"])
         out.print(table)

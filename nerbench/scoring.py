@@ -17,10 +17,15 @@ Counts come first; every ratio is derived from them.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+import gc
+import itertools
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import partial
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -194,9 +199,7 @@ class Score:
         rows = [s for s in self.per_label.values() if s.gold or s.predicted]
         if not rows:
             return {"precision": None, "recall": None, "f1": None}
-        return {
-            name: sum(getattr(s, name) or 0.0 for s in rows) / len(rows) for name in ("precision", "recall", "f1")
-        }
+        return {name: sum(getattr(s, name) or 0.0 for s in rows) / len(rows) for name in ("precision", "recall", "f1")}
 
     def semeval(self) -> dict[str, SemEvalCounts]:
         """The strict, exact, partial and type views, derived from the one-to-one matching.
@@ -226,154 +229,221 @@ def score(
     """Score ``predictions[i]`` (raw model spans) against ``documents[i].spans``."""
     if len(documents) != len(predictions):
         raise ValueError(f"{len(documents)} documents but {len(predictions)} prediction lists")
-    resolved: dict[str, str] = {}
-    totals = [0] * len(MatchClass)
-    gold_per_label: Counter[str] = Counter()
-    pred_per_label: Counter[str] = Counter()
-    cor_per_label: Counter[str] = Counter()
-    instances: list[Instance] = []
-    per_doc = np.zeros((len(documents), 3), dtype=np.int64)
-    for d, (doc, preds) in enumerate(zip(documents, predictions, strict=True)):
-        text, doc_id, gold = doc.text, doc.id, doc.spans
-        valid: list[tuple[int, int, str, int]] = []
-        rejected = 0
-        for i, p in enumerate(preds):
-            start, end = p.start, p.end
-            if not 0 <= start < end <= len(text) or (p.surface is not None and p.surface != text[start:end]):
-                cls = MatchClass.INVALID
-            else:
-                label = resolved.get(p.label)
-                if label is None:
-                    label = resolved[p.label] = resolve_label(p.label, label_map, schema)
-                if label == Resolution.OUT_OF_SCHEMA:
-                    cls = MatchClass.OUT_OF_SCHEMA
-                elif label == Resolution.IGNORED:
-                    cls = MatchClass.IGNORED
-                else:
-                    valid.append((start, end, label, i))
-                    pred_per_label[label] += 1
-                    continue
-            totals[cls] += 1
-            rejected += cls != MatchClass.IGNORED
-            instances.append(Instance(doc_id, None, i, cls, None, p.label))
-        for g in gold:
-            gold_per_label[g.label] += 1
-        correct = 0
-        for gi, pi, cls in _match(gold, valid):
-            totals[cls] += 1
-            glabel = gold[gi].label if gi is not None else None
-            plabel = valid[pi][2] if pi is not None else None
-            if cls == MatchClass.COR:
-                correct += 1
-                cor_per_label[glabel] += 1  # type: ignore[index]
-            instances.append(Instance(doc_id, gi, None if pi is None else valid[pi][3], cls, glabel, plabel))
-        per_doc[d] = (correct, len(valid) + rejected, len(gold))
-    labels = sorted(set(gold_per_label) | set(pred_per_label))
-    per_label = {lab: LabelScore(cor_per_label[lab], gold_per_label[lab], pred_per_label[lab]) for lab in labels}
-    return Score(Counts(*totals), per_label, tuple(instances), per_doc)
+    tally = _Tally(label_map, schema)
+    with _gc_paused():  # a large corpus makes hundreds of thousands of small tuples: skip the rescans
+        for doc, preds in zip(documents, predictions, strict=True):
+            tally.add(doc, preds)
+        return tally.result()
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+Key = tuple[int, int, str]  # (start, end, schema label)
 Pair = tuple[int | None, int | None, MatchClass]
+_COR, _TYPE, _BND, _BND_TYPE = MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE
+_SPU, _MIS, _INVALID = MatchClass.SPU, MatchClass.MIS, MatchClass.INVALID
+_GOLD_SIDE = frozenset({_COR, _TYPE, _BND, _BND_TYPE, _MIS})
+_PRED_SIDE = frozenset({_COR, _TYPE, _BND, _BND_TYPE, _SPU})
+_REJECTED = {Resolution.OUT_OF_SCHEMA: MatchClass.OUT_OF_SCHEMA, Resolution.IGNORED: MatchClass.IGNORED}
 
 
-def _match(gold: Sequence[Span], valid: Sequence[tuple[int, int, str, int]]) -> list[Pair]:
-    """Match one document's gold spans with its valid predictions (indices into ``valid``)."""
-    if not valid:
-        return [(gi, None, MatchClass.MIS) for gi in range(len(gold))]
-    if not gold:
-        return [(None, pi, MatchClass.SPU) for pi in range(len(valid))]
-    by_key: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-    for gi in range(len(gold) - 1, -1, -1):
-        g = gold[gi]
-        by_key[(g.start, g.end, g.label)].append(gi)
-    pairs: list[Pair] = []
-    left_p: list[int] = []
-    for pi, (start, end, label, _) in enumerate(valid):
-        hit = by_key.get((start, end, label))
-        if hit:
-            pairs.append((hit.pop(), pi, MatchClass.COR))
-        else:
-            left_p.append(pi)
-    if len(pairs) == len(gold):
-        return pairs + [(None, pi, MatchClass.SPU) for pi in left_p]
-    left_g = sorted(gi for hits in by_key.values() for gi in hits)
-    if not left_p:
-        return pairs + [(gi, None, MatchClass.MIS) for gi in left_g]
-    left_g, left_p = _match_same_bounds(gold, valid, left_g, left_p, pairs)
-    _match_overlaps(gold, valid, left_g, left_p, pairs)
+class _Tally:
+    """Accumulates instance records and per-document counts, one document at a time."""
+
+    def __init__(self, label_map: LabelMap | None, schema: frozenset[str] | None) -> None:
+        self.label_map, self.schema = label_map, schema
+        self.resolved: dict[str, str] = {}
+        self.instances: list[tuple[str, int | None, int | None, MatchClass, str | None, str | None]] = []
+        self.per_doc: list[tuple[int, int, int]] = []  # correct, scored predictions, gold
+
+    def add(self, doc: Document, preds: Sequence[Span]) -> None:
+        doc_id, gold = doc.id, [(g.start, g.end, g.label) for g in doc.spans]
+        valid, raw, scored = self._checked(doc_id, doc.text, preds)
+        if gold == valid:  # the common case: every prediction correct, in gold order
+            self.instances += [(doc_id, i, raw[i], _COR, g[2], g[2]) for i, g in enumerate(gold)]
+            self.per_doc.append((len(gold), scored, len(gold)))
+            return
+        correct = 0
+        instances = self.instances
+        for gi, pi, cls in _match(gold, valid):
+            if pi is None:
+                instances.append((doc_id, gi, None, cls, gold[gi][2], None))  # type: ignore[index]
+            else:
+                correct += cls is _COR
+                instances.append((doc_id, gi, raw[pi], cls, None if gi is None else gold[gi][2], valid[pi][2]))
+        self.per_doc.append((correct, scored, len(gold)))
+
+    def _checked(self, doc_id: str, text: str, preds: Sequence[Span]) -> tuple[list[Key], Sequence[int], int]:
+        """Valid in-schema predictions as keys, their raw indices, and the count of scored ones.
+
+        Records the invalid, out-of-schema and ignored predictions as it goes.
+        """
+        size = len(text)
+        if self.label_map is None and self.schema is None:  # every label stands for itself
+            valid = [
+                (p.start, p.end, p.label)
+                for p in preds
+                if 0 <= p.start < p.end <= size and (p.surface is None or p.surface == text[p.start : p.end])
+            ]
+            if len(valid) == len(preds):
+                return valid, range(len(valid)), len(valid)
+        valid, raw, ignored = [], [], 0
+        for i, p in enumerate(preds):
+            start, end, surface = p.start, p.end, p.surface
+            if 0 <= start < end <= size and (surface is None or surface == text[start:end]):
+                label = self.resolved.get(p.label)
+                if label is None:
+                    label = self.resolved[p.label] = resolve_label(p.label, self.label_map, self.schema)
+                cls = _REJECTED.get(label)
+                if cls is None:
+                    valid.append((start, end, label))
+                    raw.append(i)
+                    continue
+                ignored += cls is MatchClass.IGNORED
+            else:
+                cls = _INVALID
+            self.instances.append((doc_id, None, i, cls, None, p.label))
+        return valid, raw, len(preds) - ignored
+
+    def result(self) -> Score:
+        """Totals and per-label counts, read off the instance records."""
+        by_gold = Counter(map(itemgetter(3, 4), self.instances))  # (class, gold label)
+        by_pred = Counter(map(itemgetter(3, 5), self.instances))  # (class, predicted label)
+        totals: Counter[MatchClass] = Counter()
+        gold: Counter[str] = Counter()
+        pred: Counter[str] = Counter()
+        for (cls, label), n in by_gold.items():
+            totals[cls] += n
+            if cls in _GOLD_SIDE:
+                gold[label] += n  # type: ignore[index]
+        for (cls, label), n in by_pred.items():
+            if cls in _PRED_SIDE:
+                pred[label] += n  # type: ignore[index]
+        labels = sorted(gold.keys() | pred.keys())
+        per_label = {lab: LabelScore(by_gold[(_COR, lab)], gold[lab], pred[lab]) for lab in labels}
+        instances = tuple(map(partial(tuple.__new__, Instance), self.instances))
+        flat = itertools.chain.from_iterable(self.per_doc)
+        per_doc = np.fromiter(flat, dtype=np.int64, count=3 * len(self.per_doc)).reshape(-1, 3)
+        return Score(Counts(*(totals[cls] for cls in MatchClass)), per_label, instances, per_doc)
+
+
+def _match(gold: list[Key], pred: list[Key]) -> list[Pair]:
+    """Match one document's gold keys with its valid prediction keys (indices into both)."""
+    if not pred or not gold:
+        return [(gi, None, _MIS) for gi in range(len(gold))] + [(None, pi, _SPU) for pi in range(len(pred))]
+    pairs, left_g, left_p = _match_exact(gold, pred)
+    if not left_p or not left_g:
+        return pairs + [(gi, None, _MIS) for gi in left_g] + [(None, pi, _SPU) for pi in left_p]
+    if len(left_g) == 1 and len(left_p) == 1:
+        (gs, ge, gl), (ps, pe, pl) = gold[left_g[0]], pred[left_p[0]]
+        if gs < pe and ps < ge:
+            cls = _TYPE if (gs, ge) == (ps, pe) else _BND if gl == pl else _BND_TYPE
+            return [*pairs, (left_g[0], left_p[0], cls)]
+        return [*pairs, (left_g[0], None, _MIS), (None, left_p[0], _SPU)]
+    left_g, left_p = _match_same_bounds(gold, pred, left_g, left_p, pairs)
+    _match_overlaps(gold, pred, left_g, left_p, pairs)
     return pairs
 
 
-def _match_same_bounds(
-    gold: Sequence[Span], valid: Sequence[tuple[int, int, str, int]], left_g: list[int], left_p: list[int], pairs: list[Pair]
-) -> tuple[list[int], list[int]]:
-    by_bounds: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for gi in sorted(left_g, key=lambda i: gold[i].label, reverse=True):
-        by_bounds[(gold[gi].start, gold[gi].end)].append(gi)
-    rest_p = []
-    for pi in sorted(left_p, key=lambda i: valid[i][2]):
-        hit = by_bounds.get((valid[pi][0], valid[pi][1]))
+def _match_exact(gold: list[Key], pred: list[Key]) -> tuple[list[Pair], list[int], list[int]]:
+    """COR pairs (a gold span and a prediction with the same key), gold left, predictions left."""
+    pairs: list[Pair] = []
+    left_p: list[int] = []
+    index = dict(zip(gold, range(len(gold))))
+    if len(index) == len(gold):  # no two gold spans alike: the usual case
+        for pi, key in enumerate(pred):
+            gi = index.pop(key, None)
+            if gi is None:
+                left_p.append(pi)
+            else:
+                pairs.append((gi, pi, _COR))
+        return pairs, sorted(index.values()), left_p
+    by_key: dict[Key, list[int]] = {}
+    for gi in range(len(gold) - 1, -1, -1):
+        by_key.setdefault(gold[gi], []).append(gi)
+    for pi, key in enumerate(pred):
+        hit = by_key.get(key)
         if hit:
-            pairs.append((hit.pop(), pi, MatchClass.TYPE))
+            pairs.append((hit.pop(), pi, _COR))
+        else:
+            left_p.append(pi)
+    return pairs, sorted(gi for hits in by_key.values() for gi in hits), left_p
+
+
+def _match_same_bounds(
+    gold: list[Key], pred: list[Key], left_g: list[int], left_p: list[int], pairs: list[Pair]
+) -> tuple[list[int], list[int]]:
+    by_bounds: dict[tuple[int, int], list[int]] = {}
+    for gi in sorted(left_g, key=lambda i: gold[i][2], reverse=True):
+        by_bounds.setdefault(gold[gi][:2], []).append(gi)
+    rest_p = []
+    for pi in sorted(left_p, key=lambda i: pred[i][2]):
+        hit = by_bounds.get(pred[pi][:2])
+        if hit:
+            pairs.append((hit.pop(), pi, _TYPE))
         else:
             rest_p.append(pi)
     return sorted(gi for hits in by_bounds.values() for gi in hits), rest_p
 
 
-def _match_overlaps(
-    gold: Sequence[Span], valid: Sequence[tuple[int, int, str, int]], left_g: list[int], left_p: list[int], pairs: list[Pair]
-) -> None:
+def _match_overlaps(gold: list[Key], pred: list[Key], left_g: list[int], left_p: list[int], pairs: list[Pair]) -> None:
     edges: list[tuple[int, int, int]] = []  # (gold, pred, overlap)
     for pi in left_p:
-        ps, pe = valid[pi][0], valid[pi][1]
+        ps, pe, _ = pred[pi]
         for gi in left_g:
-            g = gold[gi]
-            overlap = min(pe, g.end) - max(ps, g.start)
-            if overlap > 0:
-                edges.append((gi, pi, overlap))
+            gs, ge, _ = gold[gi]
+            if gs < pe and ps < ge:
+                edges.append((gi, pi, min(pe, ge) - max(ps, gs)))
     matched_g: set[int] = set()
     matched_p: set[int] = set()
-    for cluster in _clusters(edges):
-        for gi, pi in _best_assignment(gold, valid, cluster):
-            same = gold[gi].label == valid[pi][2]
-            pairs.append((gi, pi, MatchClass.BND if same else MatchClass.BND_TYPE))
+    for cluster in _clusters(edges, len(gold)):
+        for gi, pi in _best_assignment(gold, pred, cluster):
+            pairs.append((gi, pi, _BND if gold[gi][2] == pred[pi][2] else _BND_TYPE))
             matched_g.add(gi)
             matched_p.add(pi)
-    pairs.extend((None, pi, MatchClass.SPU) for pi in left_p if pi not in matched_p)
-    pairs.extend((gi, None, MatchClass.MIS) for gi in left_g if gi not in matched_g)
+    pairs.extend((None, pi, _SPU) for pi in left_p if pi not in matched_p)
+    pairs.extend((gi, None, _MIS) for gi in left_g if gi not in matched_g)
 
 
-def _clusters(edges: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
-    """Connected components of the gold/prediction overlap graph."""
-    parent: dict[tuple[str, int], tuple[str, int]] = {}
+def _clusters(edges: list[tuple[int, int, int]], n_gold: int) -> list[list[tuple[int, int, int]]]:
+    """Connected components of the gold/prediction overlap graph (prediction ``pi`` is node ``n_gold + pi``)."""
+    parent: dict[int, int] = {}
 
-    def find(x: tuple[str, int]) -> tuple[str, int]:
+    def find(x: int) -> int:
         while parent.setdefault(x, x) != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
     for gi, pi, _ in edges:
-        parent[find(("g", gi))] = find(("p", pi))
-    groups: dict[tuple[str, int], list[tuple[int, int, int]]] = defaultdict(list)
+        parent[find(gi)] = find(n_gold + pi)
+    groups: dict[int, list[tuple[int, int, int]]] = {}
     for edge in edges:
-        groups[find(("g", edge[0]))].append(edge)
+        groups.setdefault(find(edge[0]), []).append(edge)
     return list(groups.values())
 
 
-def _best_assignment(
-    gold: Sequence[Span], valid: Sequence[tuple[int, int, str, int]], cluster: list[tuple[int, int, int]]
-) -> list[tuple[int, int]]:
+def _best_assignment(gold: list[Key], pred: list[Key], cluster: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
     """One-to-one pairs maximising total overlap, then pair count, then same-label pairs."""
-    if len(cluster) == 1:
-        return [(cluster[0][0], cluster[0][1])]
     gs = sorted({e[0] for e in cluster})
     ps = sorted({e[1] for e in cluster})
+    if len(gs) == 1 or len(ps) == 1:  # a star: the one best edge
+        best = max(cluster, key=lambda e: (e[2], gold[e[0]][2] == pred[e[1]][2]))
+        return [(best[0], best[1])]
     size = len(gs) + len(ps)
     pair_weight, overlap_weight = size + 1, (size + 1) ** 2
     weights = np.zeros((len(gs), len(ps)), dtype=np.int64)
     for gi, pi, overlap in cluster:
-        same = gold[gi].label == valid[pi][2]
+        same = gold[gi][2] == pred[pi][2]
         weights[gs.index(gi), ps.index(pi)] = overlap * overlap_weight + pair_weight + same
     from scipy.optimize import linear_sum_assignment
 

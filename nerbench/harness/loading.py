@@ -38,9 +38,7 @@ def content_hash(*parts: Any) -> str:
 
 def file_hash(path: Path) -> str:
     if path.is_dir():
-        return content_hash(
-            *[(str(p.relative_to(path)), file_hash(p)) for p in sorted(path.rglob("*")) if p.is_file()]
-        )
+        return content_hash(*[(str(p.relative_to(path)), file_hash(p)) for p in sorted(path.rglob("*")) if p.is_file()])
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -54,10 +52,6 @@ def load_datasets(suite: Suite, limit: int | None = None) -> list[LoadedDataset]
         docs = corpus.documents
         content = content_hash([(d.id, d.text, d.tokens) for d in docs])
         gold = content_hash(content, [[(s.start, s.end, s.label) for s in d.spans] for d in docs])
-        train = (
-            content_hash(file_hash(spec.train.path), spec.train.format, spec.train.options)
-            if spec.train
-            else None
-        )
+        train = content_hash(file_hash(spec.train.path), spec.train.format, spec.train.options) if spec.train else None
         loaded.append(LoadedDataset(spec, corpus, content, gold, train))
     return loaded

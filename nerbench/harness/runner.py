@@ -262,10 +262,11 @@ def _predict_and_measure(
     ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
 ) -> dict[str, Any]:
     times = session.ready_for(dataset)
+    before = session.call("usage")["usage"]
     started = time.perf_counter()
     _predict_missing(ctx, session, model, dataset, key)
     times["throughput_wall_s"] = time.perf_counter() - started  # runner side: pipe, JSON and store included
-    usage = session.call("usage")["usage"]
+    usage = _usage_since(before, session.call("usage")["usage"])
     latency = _latency_samples(ctx, session, model, dataset)
     stability = _stability(ctx, session, model, dataset, key)
     memory = session.call("memory")
@@ -281,6 +282,11 @@ def _predict_and_measure(
         "describe": session.info.get("describe"),
         "fingerprint": session.info.get("fingerprint"),
     }
+
+
+def _usage_since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """This cell's share of a worker's cumulative usage (one worker serves several datasets)."""
+    return {k: (v - before.get(k, 0) if isinstance(v, int | float) else v) for k, v in after.items()}
 
 
 def _predict_missing(

@@ -1,0 +1,261 @@
+"""JSONL with character offsets: one document per line, the spaCy/Prodigy shape.
+
+Reading
+    Each non-blank line is a JSON object with ``"text"`` and its entities as
+    ``"spans": [{"start", "end", "label"}, ...]`` (Prodigy's spans may also carry
+    ``token_start``/``token_end``, ignored, and ``"text"``, which must equal
+    ``text[start:end]``) or ``"entities": [[start, end, label], ...]``. Offsets are
+    code points, end exclusive. ``"id"`` is optional (else the line number);
+    ``"tokens"`` is Prodigy's ``[{"text", "start", "end", "id"}]`` or nerbench's
+    ``[[start, end], ...]``; ``"meta"`` (an object) goes to ``Document.meta``.
+    Prodigy lines answered ``"reject"`` or ``"ignore"`` are not gold: they are skipped
+    and counted in ``Corpus.notes``. Prediction files written by nerbench also carry
+    ``"native_label"`` per span: those are kept in ``meta["native_labels"]``, aligned
+    with ``Document.spans``. Spans come back with ``surface=None``.
+
+Writing
+    ``{"id", "text", "spans": [{"start", "end", "label"}]}`` per line, plus
+    ``"tokens": [[start, end], ...]`` when the document has gold tokens; UTF-8, not
+    ASCII-escaped, written to a temporary file and renamed (complete or absent).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans, read_text
+from nerbench.errors import InputError
+from nerbench.types import Document, Span
+
+_SKIPPED_ANSWERS = ("reject", "ignore")
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line; bad JSON or a non-object raises."""
+    for number, line in enumerate(read_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(
+                f"invalid JSON ({err.msg}, column {err.colno}): one JSON object per line", path=path, line=number
+            ) from None
+        if not isinstance(obj, dict):
+            raise InputError(f"expected a JSON object per line, found {type(obj).__name__}", path=path, line=number)
+        yield number, obj
+
+
+def text_field(obj: dict[str, Any], path: Path, line: int | None, key: str = "text") -> str:
+    """The object's document text; a missing or non-string one raises."""
+    text = obj.get(key)
+    if not isinstance(text, str):
+        found = "no" if text is None else f"a {type(text).__name__}"
+        raise InputError(f"expected a {key!r} string holding the document text, found {found}", path=path, line=line)
+    return text
+
+
+def int_offset(value: Any, what: str, path: Path, line: int | None) -> int:
+    """An integer offset (bools and floats are refused: they are a file's mistake, not offsets)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{what} must be an integer code-point offset, found {value!r}", path=path, line=line)
+    return value
+
+
+def label_field(value: Any, path: Path, line: int | None) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"span label must be a string, found {value!r}", path=path, line=line)
+    return value
+
+
+def check_surface(text: str, span: Span, surface: Any, path: Path, line: int | None) -> None:
+    """Raise when a span's stated text differs from the text its offsets cover."""
+    if surface is None or not 0 <= span.start < span.end <= len(text):
+        return  # no stated text, or bad offsets that checked_spans reports
+    if surface != text[span.start : span.end]:
+        raise InputError(
+            f"span [{span.start}, {span.end}) {span.label!r} says its text is {surface!r} but the text there is "
+            f"{text[span.start : span.end]!r}: offsets must be code points into the text",
+            path=path,
+            line=line,
+        )
+
+
+def unique_id(doc_id: Any, seen: set[str], path: Path, line: int | None) -> str:
+    """The id as a string, refused when an earlier document has it (predictions are paired by id)."""
+    if not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
+        raise InputError(f"document id must be a string or an integer, found {doc_id!r}", path=path, line=line)
+    doc_id = str(doc_id)
+    if doc_id in seen:
+        raise InputError(f"duplicate document id {doc_id!r}: ids must be unique", path=path, line=line)
+    seen.add(doc_id)
+    return doc_id
+
+
+def _spans(obj: dict[str, Any], text: str, path: Path, line: int) -> tuple[list[Span], dict[Span, str]]:
+    """The line's spans (from ``spans`` or ``entities``) and any ``native_label`` they carry."""
+    spans: list[Span] = []
+    native: dict[Span, str] = {}
+    raw_spans, raw_entities = obj.get("spans") or [], obj.get("entities") or []
+    if not isinstance(raw_spans, list) or not isinstance(raw_entities, list):
+        raise InputError("'spans' and 'entities' must be lists", path=path, line=line)
+    for raw in raw_spans:
+        if not isinstance(raw, dict) or not {"start", "end", "label"} <= raw.keys():
+            raise InputError(f"span {raw!r} needs 'start', 'end' and 'label'", path=path, line=line)
+        span = Span(
+            int_offset(raw["start"], "start", path, line),
+            int_offset(raw["end"], "end", path, line),
+            label_field(raw["label"], path, line),
+        )
+        check_surface(text, span, raw.get("text"), path, line)
+        if isinstance(raw.get("native_label"), str):
+            native[span] = raw["native_label"]
+        spans.append(span)
+    for raw in raw_entities:
+        if not isinstance(raw, list | tuple) or len(raw) != 3:
+            raise InputError(f"entity {raw!r} must be [start, end, label]", path=path, line=line)
+        start, end, label = raw
+        spans.append(
+            Span(
+                int_offset(start, "start", path, line),
+                int_offset(end, "end", path, line),
+                label_field(label, path, line),
+            )
+        )
+    return spans, native
+
+
+def _tokens(raw: Any, text: str, path: Path, line: int) -> tuple[tuple[int, int], ...] | None:
+    """Prodigy token objects or ``[start, end]`` pairs -> checked ``(start, end)`` offsets."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise InputError("'tokens' must be a list", path=path, line=line)
+    tokens = []
+    for token in raw:
+        pair = (token.get("start"), token.get("end")) if isinstance(token, dict) else token
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise InputError(f"token {token!r} must be {{'start', 'end', ...}} or [start, end]", path=path, line=line)
+        start, end = (int_offset(v, "token offset", path, line) for v in pair)
+        if not 0 <= start <= end <= len(text):
+            raise InputError(f"token [{start}, {end}) is outside the text (length {len(text)})", path=path, line=line)
+        tokens.append((start, end))
+    return tuple(tokens)
+
+
+def parse_document(obj: dict[str, Any], *, path: Path, line: int, seen: set[str], options: ReadOptions) -> Document:
+    """One JSONL object -> a checked Document."""
+    text = text_field(obj, path, line)
+    spans, native = _spans(obj, text, path, line)
+    ordered = checked_spans(text, spans, path=path, line=line, overlaps=options.overlaps)
+    meta: dict[str, Any] = dict(obj["meta"]) if isinstance(obj.get("meta"), dict) else {}
+    meta["line"] = line
+    if native:
+        meta["native_labels"] = tuple(native.get(s, s.label) for s in ordered)
+    doc_id = unique_id(obj.get("id", str(line)), seen, path, line)
+    return Document(doc_id, text, ordered, _tokens(obj.get("tokens"), text, path, line), meta)
+
+
+def first_object(path: Path, head: str) -> dict[str, Any] | None:
+    """The first non-blank line as a JSON object, or None when it is not one.
+
+    A first line longer than ``head`` is read whole from ``path``: the keys that tell
+    formats apart may come after a long text.
+    """
+    lines = head.split("\n")
+    first = next((line for line in lines[:-1] if line.strip()), None)
+    if first is None:
+        first = _first_line(path) if path.is_file() else head
+    try:
+        obj = json.loads(first)
+    except json.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def is_doccano_object(obj: dict[str, Any]) -> bool:
+    """Doccano's keys: ``label``/``labels`` lists, or ``entities`` objects with ``start_offset``."""
+    if isinstance(obj.get("label"), list) or isinstance(obj.get("labels"), list):
+        return True
+    entities = obj.get("entities")
+    return isinstance(entities, list) and any(isinstance(e, dict) and "start_offset" in e for e in entities)
+
+
+def _first_line(path: Path, limit: int = 64 << 20) -> str:
+    """The first non-blank line of a file (up to ``limit`` bytes), decoded leniently."""
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip() or len(raw) > limit:
+                return raw[:limit].decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return ""
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file in the same folder and a rename; errors raise."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _document_line(doc: Document, path: Path) -> str:
+    checked_spans(doc.text, doc.spans, path=path, line=None, overlaps="allow")
+    obj: dict[str, Any] = {
+        "id": doc.id,
+        "text": doc.text,
+        "spans": [{"start": s.start, "end": s.end, "label": s.label} for s in doc.spans],
+    }
+    if doc.tokens is not None:
+        obj["tokens"] = [[start, end] for start, end in doc.tokens]
+    return json.dumps(obj, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class JsonlFormat:
+    """The ``jsonl`` format: character offsets, one document per line (see the module docstring)."""
+
+    name: str = "jsonl"
+    extensions: tuple[str, ...] = (".jsonl", ".ndjson", ".json")
+    description: str = "JSONL with character offsets (spaCy/Prodigy spans, or entities triples)"
+
+    def sniff(self, path: Path, head: str) -> bool:
+        """True when the first line is an object with a text (and not Doccano's label lists)."""
+        obj = first_object(path, head)
+        if obj is None:
+            return False
+        if isinstance(obj.get("spans"), list):
+            return isinstance(obj.get("text"), str)
+        return isinstance(obj.get("text"), str) and not is_doccano_object(obj)
+
+    def read(self, path: Path, options: ReadOptions) -> Corpus:
+        """Read every line as one document; Prodigy rejects are skipped and counted."""
+        documents: list[Document] = []
+        seen: set[str] = set()
+        skipped = 0
+        for line, obj in json_lines(path):
+            if obj.get("answer") in _SKIPPED_ANSWERS:
+                skipped += 1
+                continue
+            documents.append(parse_document(obj, path=path, line=line, seen=seen, options=options))
+        notes = (f"{skipped} Prodigy lines answered reject/ignore were skipped",) if skipped else ()
+        return Corpus(tuple(documents), self.name, notes=notes)
+
+    def write(self, documents: Sequence[Document], path: Path) -> None:
+        """Write one JSON object per document (atomically)."""
+        path = Path(path)
+        lines = [_document_line(doc, path) for doc in documents]
+        atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+FORMAT = JsonlFormat()
