@@ -9,7 +9,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q
 $(VENV)/.test-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,rules,crf]'
 	touch $@
 
 lint: $(VENV)/.test-installed
@@ -23,9 +23,15 @@ test: lint
 bench: $(VENV)/.test-installed
 	$(PY) benchmarks/scoring.py
 
-demo:
-	@echo "make demo arrives with the comparison runner (issue 3): nerbench has only 'score' and 'convert' so far."
-	@exit 1
+$(VENV)/.demo-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) -e '.[rules,crf]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(VENV)/bin/nerbench run suites/quickstart.yaml --out runs/quickstart
+	@echo "Open runs/quickstart/report.html in a browser."
 
 clean:
 	rm -rf $(VENV) .nerbench .pytest_cache .mypy_cache .hypothesis

@@ -53,6 +53,10 @@ def _f(value: Any, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _usd(value: Any) -> str:
+    return "—" if value is None else f"{value:.2g}"
+
+
 def print_summary(console: Console, document: dict[str, Any]) -> None:
     """The leaderboard of every dataset, best F1 first."""
     by_dataset: dict[str, list[dict[str, Any]]] = {}
@@ -60,17 +64,18 @@ def print_summary(console: Console, document: dict[str, Any]) -> None:
         by_dataset.setdefault(cell["dataset"], []).append(cell)
     for dataset, cells in by_dataset.items():
         table = Table(title=f"{dataset}", title_justify="left")
-        for column in ("model", "F1", "95% CI", "schema err", "p95 ms", "docs/s", "$/1k docs", "failed"):
-            table.add_column(column, justify="right")
+        table.add_column("model", no_wrap=True)
+        for column in ("F1", "95% CI", "schema err", "p95 ms", "docs/s", "$/1k docs", "failed"):
+            table.add_column(column, justify="right", no_wrap=True)
         cells.sort(key=lambda c: -(((c.get("metrics") or {}).get("micro") or {}).get("f1") or -1))
         for c in cells:
             micro = (c.get("metrics") or {}).get("micro") or {}
             ci = micro.get("f1_ci")
             lat, cost, failures = c.get("latency") or {}, c.get("cost") or {}, c.get("failures") or {}
             table.add_row(
-                c["model"], _f(micro.get("f1")), f"{_f(ci[0])}–{_f(ci[1])}" if ci else "—",
+                c["model"], _f(micro.get("f1")), f"{_f(ci[0], 2)}–{_f(ci[1], 2)}" if ci else "—",
                 _f((c.get("metrics") or {}).get("schema_error_rate")), _f(lat.get("p95_ms"), 1),
-                _f(lat.get("docs_per_s"), 1), _f(cost.get("usd_per_1k_docs"), 4),
+                _f(lat.get("docs_per_s"), 0), _usd(cost.get("usd_per_1k_docs")),
                 str(failures.get("failed_docs", 0)) if c.get("status") != "failed" else "cell failed",
             )  # fmt: skip
         console.print(table)
