@@ -38,7 +38,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes get whole tables
 
 
 class Repair(str, Enum):
