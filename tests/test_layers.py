@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, int]] = [
     ("nerbench.tagging", 1),
     ("nerbench.adapters", 2),
     ("nerbench.scoring", 2),
+    ("nerbench.matching", 2),
     ("nerbench.evaluation", 3),
     ("nerbench.harness", 4),
     ("nerbench.reports", 5),
@@ -30,6 +31,7 @@ LAYERS: list[tuple[str, int]] = [
 # Pairs within one layer that must not know each other: (importer prefix, imported prefix).
 FORBIDDEN_SIDEWAYS = [
     ("nerbench.scoring", "nerbench.adapters"),
+    ("nerbench.matching", "nerbench.adapters"),
     ("nerbench.adapters", "nerbench.scoring"),
     ("nerbench.adapters.data", "nerbench.adapters.models"),
     ("nerbench.adapters.models", "nerbench.adapters.data"),
