@@ -2,8 +2,9 @@
 
 Raw predictions are first checked (offsets inside the text, non-empty, surface
 text equal to ``text[start:end]`` where the model reported one) and their labels
-resolved into the target schema. The rest are matched to gold, in this order, so
-the result never depends on the order of the spans:
+resolved into the target schema. The rest are matched to gold one document at a
+time (:mod:`nerbench.matching`), in this order, so the result never depends on the
+order of the spans:
 
 1. same start, end and label -> COR;
 2. same start and end, other label -> TYPE;
@@ -23,7 +24,6 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import IntEnum
 from functools import partial
 from operator import itemgetter
 from typing import NamedTuple
@@ -31,23 +31,14 @@ from typing import NamedTuple
 import numpy as np
 
 from nerbench.labels import LabelMap, Resolution, resolve_label
+from nerbench.matching import Key, MatchClass, match_document
 from nerbench.types import Document, Span
 
 SCORER_VERSION = 1
-
-
-class MatchClass(IntEnum):
-    """What became of one gold span or one raw prediction."""
-
-    COR = 0
-    TYPE = 1
-    BND = 2
-    BND_TYPE = 3
-    SPU = 4
-    MIS = 5
-    INVALID = 6
-    OUT_OF_SCHEMA = 7
-    IGNORED = 8
+__all__ = [
+    "COUNT_NAMES", "SCORER_VERSION", "Counts", "Instance", "LabelScore", "MatchClass", "PairedComparison",
+    "Score", "SemEvalCounts", "bootstrap_ci", "paired_bootstrap", "score",
+]  # fmt: skip
 
 
 COUNT_NAMES: tuple[str, ...] = (
@@ -192,6 +183,7 @@ class Score:
     instances: tuple[Instance, ...] = field(repr=False)
     # Per document: correct, scored predictions, gold — what the bootstrap resamples.
     per_doc: np.ndarray = field(repr=False, compare=False)
+    doc_ids: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def macro(self) -> dict[str, float | None]:
@@ -247,8 +239,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-Key = tuple[int, int, str]  # (start, end, schema label)
-Pair = tuple[int | None, int | None, MatchClass]
 _COR, _TYPE, _BND, _BND_TYPE = MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE
 _SPU, _MIS, _INVALID = MatchClass.SPU, MatchClass.MIS, MatchClass.INVALID
 _GOLD_SIDE = frozenset({_COR, _TYPE, _BND, _BND_TYPE, _MIS})
@@ -264,9 +254,12 @@ class _Tally:
         self.resolved: dict[str, str] = {}
         self.instances: list[tuple[str, int | None, int | None, MatchClass, str | None, str | None]] = []
         self.per_doc: list[tuple[int, int, int]] = []  # correct, scored predictions, gold
+        self.doc_ids: list[str] = []
+        self.rejected_labels: Counter[str | None] = Counter()
 
     def add(self, doc: Document, preds: Sequence[Span]) -> None:
         doc_id, gold = doc.id, [(g.start, g.end, g.label) for g in doc.spans]
+        self.doc_ids.append(doc_id)
         valid, raw, scored = self._checked(doc_id, doc.text, preds)
         if gold == valid:  # the common case: every prediction correct, in gold order
             self.instances += [(doc_id, i, raw[i], _COR, g[2], g[2]) for i, g in enumerate(gold)]
@@ -274,7 +267,7 @@ class _Tally:
             return
         correct = 0
         instances = self.instances
-        for gi, pi, cls in _match(gold, valid):
+        for gi, pi, cls in match_document(gold, valid):
             if pi is None:
                 instances.append((doc_id, gi, None, cls, gold[gi][2], None))  # type: ignore[index]
             else:
@@ -312,143 +305,28 @@ class _Tally:
             else:
                 cls = _INVALID
             self.instances.append((doc_id, None, i, cls, None, p.label))
+            self.rejected_labels[p.label] += 1
         return valid, raw, len(preds) - ignored
 
     def result(self) -> Score:
         """Totals and per-label counts, read off the instance records."""
         by_gold = Counter(map(itemgetter(3, 4), self.instances))  # (class, gold label)
-        by_pred = Counter(map(itemgetter(3, 5), self.instances))  # (class, predicted label)
         totals: Counter[MatchClass] = Counter()
-        gold: Counter[str] = Counter()
-        pred: Counter[str] = Counter()
+        gold: Counter[str | None] = Counter()
         for (cls, label), n in by_gold.items():
             totals[cls] += n
             if cls in _GOLD_SIDE:
-                gold[label] += n  # type: ignore[index]
-        for (cls, label), n in by_pred.items():
-            if cls in _PRED_SIDE:
-                pred[label] += n  # type: ignore[index]
-        labels = sorted(gold.keys() | pred.keys())
+                gold[label] += n
+        pred = Counter(map(itemgetter(5), self.instances))  # the label of every prediction...
+        pred.subtract(self.rejected_labels)  # ...less the raw labels of rejected ones
+        pred[None] = 0
+        labels = sorted(label for label in gold.keys() | pred.keys() if gold[label] or pred[label])
         per_label = {lab: LabelScore(by_gold[(_COR, lab)], gold[lab], pred[lab]) for lab in labels}
         instances = tuple(map(partial(tuple.__new__, Instance), self.instances))
         flat = itertools.chain.from_iterable(self.per_doc)
         per_doc = np.fromiter(flat, dtype=np.int64, count=3 * len(self.per_doc)).reshape(-1, 3)
-        return Score(Counts(*(totals[cls] for cls in MatchClass)), per_label, instances, per_doc)
-
-
-def _match(gold: list[Key], pred: list[Key]) -> list[Pair]:
-    """Match one document's gold keys with its valid prediction keys (indices into both)."""
-    if not pred or not gold:
-        return [(gi, None, _MIS) for gi in range(len(gold))] + [(None, pi, _SPU) for pi in range(len(pred))]
-    pairs, left_g, left_p = _match_exact(gold, pred)
-    if not left_p or not left_g:
-        return pairs + [(gi, None, _MIS) for gi in left_g] + [(None, pi, _SPU) for pi in left_p]
-    if len(left_g) == 1 and len(left_p) == 1:
-        (gs, ge, gl), (ps, pe, pl) = gold[left_g[0]], pred[left_p[0]]
-        if gs < pe and ps < ge:
-            cls = _TYPE if (gs, ge) == (ps, pe) else _BND if gl == pl else _BND_TYPE
-            return [*pairs, (left_g[0], left_p[0], cls)]
-        return [*pairs, (left_g[0], None, _MIS), (None, left_p[0], _SPU)]
-    left_g, left_p = _match_same_bounds(gold, pred, left_g, left_p, pairs)
-    _match_overlaps(gold, pred, left_g, left_p, pairs)
-    return pairs
-
-
-def _match_exact(gold: list[Key], pred: list[Key]) -> tuple[list[Pair], list[int], list[int]]:
-    """COR pairs (a gold span and a prediction with the same key), gold left, predictions left."""
-    pairs: list[Pair] = []
-    left_p: list[int] = []
-    index = dict(zip(gold, range(len(gold))))
-    if len(index) == len(gold):  # no two gold spans alike: the usual case
-        for pi, key in enumerate(pred):
-            gi = index.pop(key, None)
-            if gi is None:
-                left_p.append(pi)
-            else:
-                pairs.append((gi, pi, _COR))
-        return pairs, sorted(index.values()), left_p
-    by_key: dict[Key, list[int]] = {}
-    for gi in range(len(gold) - 1, -1, -1):
-        by_key.setdefault(gold[gi], []).append(gi)
-    for pi, key in enumerate(pred):
-        hit = by_key.get(key)
-        if hit:
-            pairs.append((hit.pop(), pi, _COR))
-        else:
-            left_p.append(pi)
-    return pairs, sorted(gi for hits in by_key.values() for gi in hits), left_p
-
-
-def _match_same_bounds(
-    gold: list[Key], pred: list[Key], left_g: list[int], left_p: list[int], pairs: list[Pair]
-) -> tuple[list[int], list[int]]:
-    by_bounds: dict[tuple[int, int], list[int]] = {}
-    for gi in sorted(left_g, key=lambda i: gold[i][2], reverse=True):
-        by_bounds.setdefault(gold[gi][:2], []).append(gi)
-    rest_p = []
-    for pi in sorted(left_p, key=lambda i: pred[i][2]):
-        hit = by_bounds.get(pred[pi][:2])
-        if hit:
-            pairs.append((hit.pop(), pi, _TYPE))
-        else:
-            rest_p.append(pi)
-    return sorted(gi for hits in by_bounds.values() for gi in hits), rest_p
-
-
-def _match_overlaps(gold: list[Key], pred: list[Key], left_g: list[int], left_p: list[int], pairs: list[Pair]) -> None:
-    edges: list[tuple[int, int, int]] = []  # (gold, pred, overlap)
-    for pi in left_p:
-        ps, pe, _ = pred[pi]
-        for gi in left_g:
-            gs, ge, _ = gold[gi]
-            if gs < pe and ps < ge:
-                edges.append((gi, pi, min(pe, ge) - max(ps, gs)))
-    matched_g: set[int] = set()
-    matched_p: set[int] = set()
-    for cluster in _clusters(edges, len(gold)):
-        for gi, pi in _best_assignment(gold, pred, cluster):
-            pairs.append((gi, pi, _BND if gold[gi][2] == pred[pi][2] else _BND_TYPE))
-            matched_g.add(gi)
-            matched_p.add(pi)
-    pairs.extend((None, pi, _SPU) for pi in left_p if pi not in matched_p)
-    pairs.extend((gi, None, _MIS) for gi in left_g if gi not in matched_g)
-
-
-def _clusters(edges: list[tuple[int, int, int]], n_gold: int) -> list[list[tuple[int, int, int]]]:
-    """Connected components of the gold/prediction overlap graph (prediction ``pi`` is node ``n_gold + pi``)."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for gi, pi, _ in edges:
-        parent[find(gi)] = find(n_gold + pi)
-    groups: dict[int, list[tuple[int, int, int]]] = {}
-    for edge in edges:
-        groups.setdefault(find(edge[0]), []).append(edge)
-    return list(groups.values())
-
-
-def _best_assignment(gold: list[Key], pred: list[Key], cluster: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
-    """One-to-one pairs maximising total overlap, then pair count, then same-label pairs."""
-    gs = sorted({e[0] for e in cluster})
-    ps = sorted({e[1] for e in cluster})
-    if len(gs) == 1 or len(ps) == 1:  # a star: the one best edge
-        best = max(cluster, key=lambda e: (e[2], gold[e[0]][2] == pred[e[1]][2]))
-        return [(best[0], best[1])]
-    size = len(gs) + len(ps)
-    pair_weight, overlap_weight = size + 1, (size + 1) ** 2
-    weights = np.zeros((len(gs), len(ps)), dtype=np.int64)
-    for gi, pi, overlap in cluster:
-        same = gold[gi][2] == pred[pi][2]
-        weights[gs.index(gi), ps.index(pi)] = overlap * overlap_weight + pair_weight + same
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(weights, maximize=True)
-    return [(gs[r], ps[c]) for r, c in zip(rows, cols, strict=True) if weights[r, c] > 0]
+        counts = Counts(*(totals[cls] for cls in MatchClass))
+        return Score(counts, per_label, instances, per_doc, tuple(self.doc_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,9 +373,20 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def _same_gold(a: Score, b: Score) -> bool:
+    """Same documents (ids, in order), same gold count in each, same gold support per label."""
+    return (
+        a.per_doc.shape == b.per_doc.shape
+        and a.doc_ids == b.doc_ids
+        and np.array_equal(a.per_doc[:, 2], b.per_doc[:, 2])
+        and {k: s.gold for k, s in a.per_label.items() if s.gold}
+        == {k: s.gold for k, s in b.per_label.items() if s.gold}
+    )
+
+
 def paired_bootstrap(a: Score, b: Score, *, resamples: int = 1000, seed: int = 0) -> PairedComparison:
     """Is ``a``'s F1 different from ``b``'s on the same documents? Two-sided, paired by document."""
-    if a.per_doc.shape != b.per_doc.shape or not np.array_equal(a.per_doc[:, 2], b.per_doc[:, 2]):
+    if not _same_gold(a, b):
         raise ValueError("paired bootstrap needs two scores of the same gold documents")
     fa, fb = _resample_f1([a.per_doc, b.per_doc], resamples, seed)
     deltas = np.nan_to_num(fa) - np.nan_to_num(fb)

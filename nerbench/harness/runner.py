@@ -147,6 +147,16 @@ class ModelSession:
             self.info["fingerprint"] = self.worker.call("fingerprint", timeout=self.timeout)["fingerprint"]
         return self.worker.call(op, timeout=self.timeout, **payload)
 
+    def send(self, op: str, **payload: Any) -> None:
+        if self.worker is None:
+            self.call("memory")  # starts and initialises the worker
+        assert self.worker is not None
+        self.worker.send(op, **payload)
+
+    def receive(self, op: str) -> dict[str, Any]:
+        assert self.worker is not None
+        return self.worker.receive(timeout=self.timeout, op=op)
+
     def fingerprint(self) -> str:
         if "fingerprint" not in self.info:
             self.call("memory")
@@ -292,14 +302,22 @@ def _usage_since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any
 def _predict_missing(
     ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
 ) -> None:
-    """Predict, in batches, every document the store does not hold yet; commit each batch."""
+    """Predict, in batches, every document the store does not hold yet; commit each batch.
+
+    The next batch is sent before the last reply is stored, so the worker never waits
+    for the store (one batch in flight: replies come back in order).
+    """
     done = ctx.store.predictions(key)
     todo = [(i, d) for i, d in enumerate(dataset.documents) if d.id not in done]
     size = ctx.suite.settings.batch_size
     ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(dataset.documents) - len(todo))
-    for first in range(0, len(todo), size):
-        batch = todo[first : first + size]
-        reply = session.call("predict", inputs=_inputs(model, [d for _, d in batch]))
+    batches = [todo[first : first + size] for first in range(0, len(todo), size)]
+    for n, batch in enumerate(batches):
+        if n == 0:
+            session.send("predict", inputs=_inputs(model, [d for _, d in batch]))
+        if n + 1 < len(batches):
+            session.send("predict", inputs=_inputs(model, [d for _, d in batches[n + 1]]))
+        reply = session.receive("predict")
         stored = [
             StoredPrediction(doc.id, position, out.get("spans", []), out.get("error"))
             for (position, doc), out in zip(batch, reply["results"], strict=True)

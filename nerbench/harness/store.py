@@ -67,6 +67,8 @@ class Store:
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout = 60000")
         self._retrying(lambda: self.db.execute("PRAGMA journal_mode = WAL"))
+        # WAL with synchronous=NORMAL: a killed process loses nothing committed (only a power cut could).
+        self.db.execute("PRAGMA synchronous = NORMAL")
         self._retrying(lambda: self.db.executescript(_TABLES))
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import os
 import selectors
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -36,6 +38,8 @@ class WorkerProcess:
             start_new_session=True,
         )
         self._buffer = b""
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
 
     @property
     def pid(self) -> int:
@@ -43,12 +47,31 @@ class WorkerProcess:
 
     def call(self, op: str, *, timeout: float, **payload: Any) -> dict[str, Any]:
         """Send one request and return the reply; WorkerFailure when the worker is gone or too slow."""
+        self.send(op, **payload)
+        return self.receive(timeout=timeout, op=op)
+
+    def send(self, op: str, **payload: Any) -> None:
+        """Queue one request without waiting for its reply (replies come back in order).
+
+        A thread writes, so a large request never blocks the runner while the worker
+        is busy writing a large reply: requests can be pipelined safely.
+        """
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, daemon=True)
+            self._writer.start()
+        self._outbox.put((json.dumps({"op": op, **payload}, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def _write_loop(self) -> None:
         assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write((json.dumps({"op": op, **payload}, ensure_ascii=False) + "\n").encode("utf-8"))
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise WorkerFailure(self._death()) from None
+        while (data := self._outbox.get()) is not None:
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                return  # the worker is gone: the reader reports why
+
+    def receive(self, *, timeout: float, op: str = "request") -> dict[str, Any]:
+        """The next reply; WorkerFailure when the worker is gone or too slow, WorkerError when it failed."""
         reply = json.loads(self._read_line(timeout, op))
         if not reply.get("ok"):
             raise WorkerError(reply.get("error", "unknown error"))
@@ -104,6 +127,9 @@ class WorkerProcess:
                 self.proc.wait(timeout=10)
             except (WorkerFailure, WorkerError, subprocess.TimeoutExpired):
                 self.kill()
+        self._outbox.put(None)
+        if self._writer is not None:
+            self._writer.join(timeout=5)
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
                 pipe.close()

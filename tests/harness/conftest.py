@@ -24,7 +24,10 @@ def _doc(i: int) -> dict[str, Any]:
     text = f"Yesterday {person} flew to {city} for meeting {i}."
     p0 = len("Yesterday ")
     c0 = text.index(city)
-    spans = [{"start": p0, "end": p0 + len(person), "label": "PER"}, {"start": c0, "end": c0 + len(city), "label": "LOC"}]
+    spans = [
+        {"start": p0, "end": p0 + len(person), "label": "PER"},
+        {"start": c0, "end": c0 + len(city), "label": "LOC"},
+    ]
     return {"id": f"d{i}", "text": text, "spans": spans}
 
 
@@ -70,7 +73,9 @@ def write_suite(tmp_path: Path, gold_files: dict[str, Path]) -> SuiteWriter:
     return write
 
 
-def nerbench(*args: str | Path, cwd: Path, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def nerbench(
+    *args: str | Path, cwd: Path, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would, with the repo on PYTHONPATH so suites can name tests.fakes adapters."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(

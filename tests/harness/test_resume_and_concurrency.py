@@ -38,7 +38,17 @@ def test_kill_9_mid_suite_then_resume_gives_the_clean_results(write_suite: Suite
 
     db = tmp_path / "killed.db"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = [sys.executable, "-m", "nerbench.cli", "run", str(suite), "--out", str(tmp_path / "resumed"), "--store", str(db)]
+    args = [
+        sys.executable,
+        "-m",
+        "nerbench.cli",
+        "run",
+        str(suite),
+        "--out",
+        str(tmp_path / "resumed"),
+        "--store",
+        str(db),
+    ]
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 120
@@ -64,9 +74,23 @@ def test_two_runs_on_one_store_both_complete(write_suite: SuiteWriter, tmp_path:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "nerbench.cli", "run", str(suite), "--out", str(tmp_path / f"run{i}"),
-             "--store", str(tmp_path / "shared.db"), "--no-cache"],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "nerbench.cli",
+                "run",
+                str(suite),
+                "--out",
+                str(tmp_path / f"run{i}"),
+                "--store",
+                str(tmp_path / "shared.db"),
+                "--no-cache",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for i in range(2)
     ]

@@ -15,14 +15,24 @@ GOOD_DATASET = "datasets:\n  - name: news\n    path: data/news.jsonl\n"
     ("suite", "needle", "line"),
     [
         (GOOD_DATASET + "models:\n  - name: m\n    adapter: spacyy\n", "unknown adapter 'spacyy'", 6),
-        ("datasets:\n  - name: news\n    path: data/missing.jsonl\nmodels:\n  - {name: m, adapter: rules}\n",
-         "does not exist", 3),
+        (
+            "datasets:\n  - name: news\n    path: data/missing.jsonl\nmodels:\n  - {name: m, adapter: rules}\n",
+            "does not exist",
+            3,
+        ),
         (GOOD_DATASET + "models: [\n", "invalid YAML", None),
-        ("schema: {PER: a person, LOC: a place}\n" + GOOD_DATASET
-         + "models:\n  - name: m\n    adapter: rules\n    label_map: {PERSON: PER, CITY: TOWN}\n",
-         "TOWN", 8),
-        (GOOD_DATASET + "models:\n  - name: m\n    adapter: rules\nsettings:\n  batch_size: many\n",
-         "must be a number", 8),
+        (
+            "schema: {PER: a person, LOC: a place}\n"
+            + GOOD_DATASET
+            + "models:\n  - name: m\n    adapter: rules\n    label_map: {PERSON: PER, CITY: TOWN}\n",
+            "TOWN",
+            8,
+        ),
+        (
+            GOOD_DATASET + "models:\n  - name: m\n    adapter: rules\nsettings:\n  batch_size: many\n",
+            "must be a number",
+            8,
+        ),
         (GOOD_DATASET + "modles: []\n", "unknown top-level key 'modles'", 4),
     ],
     ids=["unknown-adapter", "missing-path", "bad-yaml", "unknown-map-label", "bad-setting", "typo-key"],

@@ -1,0 +1,179 @@
+"""How much time does the harness add over calling the model's library directly?
+
+For each family, the same documents at the same batch size are predicted three ways:
+
+- ``library``: a bare loop over the library itself (spaCy ``nlp.pipe`` + ``re`` for
+  rules; featurise + ``pycrfsuite.Tagger.tag`` for the CRF), no nerbench in the loop;
+- ``adapter``: the nerbench adapter called in process, batch by batch;
+- ``harness``: ``nerbench run``'s throughput pass as the runner sees it (worker
+  process, JSON lines over a pipe, every batch committed to SQLite).
+
+Overhead = harness / library - 1 (target: at most 5%). Median of ``--repeat`` runs.
+Run: ``.venv/bin/python benchmarks/runner_overhead.py [--docs 4000] [--check]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nerbench.adapters.data import read_corpus
+from nerbench.adapters.models import ModelConfig, create_adapter
+from nerbench.harness.runner import RunOptions, run_suite
+from nerbench.harness.suite import load_suite
+from nerbench.types import Document, TextInput
+
+REPO = Path(__file__).resolve().parents[1]
+GENERAL = REPO / "datasets" / "general"
+RULES = REPO / "suites" / "rules"
+BATCH = 32
+
+
+def corpus(n: int, out: Path) -> list[Document]:
+    """``n`` documents cycled from the shipped general set (each with its own id)."""
+    base = read_corpus(GENERAL / "test.jsonl").documents + read_corpus(GENERAL / "train.jsonl").documents
+    docs = [Document(f"{base[i % len(base)].id}-{i}", base[i % len(base)].text) for i in range(n)]
+    lines = [json.dumps({"id": d.id, "text": d.text, "spans": []}, ensure_ascii=False) for d in docs]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return docs
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def batches(docs: list[Document]) -> list[list[Document]]:
+    return [docs[i : i + BATCH] for i in range(0, len(docs), BATCH)]
+
+
+def rules_library(docs: list[Document]) -> Callable[[], Any]:
+    import re
+
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([json.loads(line) for line in (RULES / "general.jsonl").read_text().splitlines()])
+    regexes = [
+        re.compile(r["pattern"], re.IGNORECASE if r.get("flags") == "i" else 0)
+        for r in yaml.safe_load((RULES / "general_regex.yaml").read_text())
+    ]
+
+    def run() -> None:
+        for batch in batches(docs):
+            texts = [d.text for d in batch]
+            for doc in nlp.pipe(texts, batch_size=BATCH):
+                _ = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+            for text in texts:
+                _ = [m.span() for rx in regexes for m in rx.finditer(text)]
+
+    return run
+
+
+def crf_library(docs: list[Document], model_file: Path) -> Callable[[], Any]:
+    import pycrfsuite
+
+    from nerbench.adapters.models.crf import sentence_features
+    from nerbench.adapters.models.tokenize import sentences, word_spans
+
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(model_file))
+
+    def run() -> None:
+        for batch in batches(docs):
+            for d in batch:
+                tokens = word_spans(d.text)
+                for first, end in sentences(d.text, tokens):
+                    tagger.tag(sentence_features(d.text, tokens[first:end]))
+
+    return run
+
+
+def adapter_loop(adapter: Any, docs: list[Document]) -> Callable[[], Any]:
+    inputs = [[TextInput(d.id, d.text) for d in batch] for batch in batches(docs)]
+    return lambda: [adapter.predict(batch) for batch in inputs]
+
+
+def harness_seconds(model: dict[str, Any], data: Path, work: Path, repeat: int) -> float:
+    suite_file = work / f"{model['name']}.yaml"
+    suite = {
+        "name": "overhead",
+        "datasets": [{"name": "docs", "path": str(data), "train": str(GENERAL / "train.jsonl")}],
+        "models": [model],
+        "settings": {"batch_size": BATCH, "latency_samples": 0, "warmup": 0, "bootstrap": 0},
+    }
+    suite_file.write_text(yaml.safe_dump(suite), encoding="utf-8")
+    walls = []
+    for i in range(repeat):
+        options = RunOptions(store=work / f"{model['name']}-{i}.db", out_dir=work / "out", use_cache=False,
+                             cache_dir=work / "cache")  # fmt: skip
+        run_id, store = run_suite(load_suite(suite_file), options)
+        (cell,) = store.cells(run_id)
+        store.close()
+        walls.append(cell["latency"]["throughput_wall_s"])
+    return statistics.median(walls)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=4000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        docs = corpus(args.docs, work / "docs.jsonl")
+        train = read_corpus(GENERAL / "train.jsonl").documents
+        cache = work / "cache"
+        rules_opts = {"patterns": str(RULES / "general.jsonl"), "regex": str(RULES / "general_regex.yaml")}
+        rules = create_adapter(ModelConfig("rules", "rules", rules_opts, cache_dir=cache))
+        rules.load()
+        crf = create_adapter(ModelConfig("crf", "crf", {}, cache_dir=cache))
+        crf.load()
+        crf.fit(train)
+        model_file = next(cache.glob("crf-*.crfsuite"))
+        families = [
+            (
+                "rules",
+                rules_library(docs),
+                adapter_loop(rules, docs),
+                {"name": "rules", "adapter": "rules", **rules_opts},
+            ),
+            ("crf", crf_library(docs, model_file), adapter_loop(crf, docs), {"name": "crf", "adapter": "crf"}),
+        ]
+        for name, library, adapter, model in families:
+            lib_s = timed(library, args.repeat)
+            adapter_s = timed(adapter, args.repeat)
+            harness_s = harness_seconds(model, work / "docs.jsonl", work, args.repeat)
+            rows.append((name, lib_s, adapter_s, harness_s))
+    print(f"{args.docs} documents, batch size {BATCH}, median of {args.repeat}\n")
+    print("| family | library s | adapter s | harness s | harness overhead | target | pass |")
+    print("|---|---|---|---|---|---|---|")
+    ok = True
+    for name, lib_s, adapter_s, harness_s in rows:
+        overhead = harness_s / lib_s - 1
+        passed = overhead <= 0.05
+        ok &= passed
+        print(
+            f"| {name} | {lib_s:.3f} | {adapter_s:.3f} | {harness_s:.3f} | {overhead:+.1%} | ≤ 5% | {'yes' if passed else 'no'} |"
+        )
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
