@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import queue
 import os
+import queue
 import selectors
 import signal
 import subprocess

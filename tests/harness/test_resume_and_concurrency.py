@@ -91,7 +91,7 @@ def test_two_runs_on_one_store_both_complete(write_suite: SuiteWriter, tmp_path:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for i in range(2)
     ]
     for proc in procs:
