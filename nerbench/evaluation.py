@@ -167,7 +167,7 @@ def evaluate_files(
 ) -> Evaluation:
     """Read a gold file and a prediction file (any two formats over the same texts) and score them."""
     gold = read_corpus(gold_path, format=gold_format, **read_options)
-    predicted = read_corpus(pred_path, format=pred_format, **{**read_options, "overlaps": "allow"})
+    predicted = read_corpus(pred_path, format=pred_format, **{**read_options, "overlaps": "allow", "predictions": True})
     spans = pair_predictions(gold.documents, predicted.documents, pred_path=Path(pred_path))
     if schema is None and label_map is not None:
         schema = frozenset(s.label for d in gold.documents for s in d.spans) | label_map.targets()

@@ -283,9 +283,10 @@ class _Tally:
         size = len(text)
         if self.label_map is None and self.schema is None:  # every label stands for itself
             valid = [
-                (p.start, p.end, p.label)
+                (start, end, p.label)
                 for p in preds
-                if 0 <= p.start < p.end <= size and (p.surface is None or p.surface == text[p.start : p.end])
+                if 0 <= (start := p.start) < (end := p.end) <= size
+                and (p.surface is None or p.surface == text[start:end])
             ]
             if len(valid) == len(preds):
                 return valid, range(len(valid)), len(valid)
@@ -319,8 +320,7 @@ class _Tally:
                 gold[label] += n
         pred = Counter(map(itemgetter(5), self.instances))  # the label of every prediction...
         pred.subtract(self.rejected_labels)  # ...less the raw labels of rejected ones
-        pred[None] = 0
-        labels = sorted(label for label in gold.keys() | pred.keys() if gold[label] or pred[label])
+        labels = sorted(lab for lab in gold.keys() | pred.keys() if lab is not None and (gold[lab] or pred[lab]))
         per_label = {lab: LabelScore(by_gold[(_COR, lab)], gold[lab], pred[lab]) for lab in labels}
         instances = tuple(map(partial(tuple.__new__, Instance), self.instances))
         flat = itertools.chain.from_iterable(self.per_doc)

@@ -136,3 +136,11 @@ class Billed(_Base):
     def spans(self, item: TextInput) -> list[Span]:
         self.units += max(3, -(-len(item.text) // 100))
         return super().spans(item)
+
+
+class Sloppy(_Base):
+    """Besides its capitalised words, returns a span past the end of the text and one whose text is wrong."""
+
+    def spans(self, item: TextInput) -> list[Span]:
+        n = len(item.text)
+        return [*super().spans(item), Span(n - 2, n + 5, "PER"), Span(0, 3, "LOC", surface="xyz")]

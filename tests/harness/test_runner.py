@@ -138,3 +138,16 @@ def test_load_results_gives_dataframes(write_suite: SuiteWriter, tmp_path: Path)
     assert from_store.cells["f1"].tolist() == from_dir.cells["f1"].tolist()
     listing = nerbench("runs", "--store", tmp_path / "r.db", cwd=tmp_path).stdout
     assert from_store.run_id in listing
+
+
+def test_invalid_predictions_survive_the_run_directory(write_suite: SuiteWriter, tmp_path: Path) -> None:
+    suite = write_suite([{"name": "sloppy", "adapter": "tests.fakes:Sloppy"}])
+    nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path)
+    counts = cell(results(tmp_path / "run"), "sloppy", "mail")["metrics"]["counts"]
+    assert counts["invalid"] == 2 * 10
+    scored = nerbench(
+        "score", "--gold", tmp_path / "run" / "gold" / "mail.jsonl",
+        "--pred", tmp_path / "run" / "predictions" / "sloppy__mail.jsonl", "--json", "--bootstrap", "0",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert json.loads(scored.stdout)["counts"] == counts

@@ -19,7 +19,9 @@ class ReadOptions:
 
     ``scheme``/``repair``/``tag_column``/``group``/``multi_label`` are for token-column
     formats; ``split`` picks a split where a source holds several; ``overlaps``
-    says whether overlapping gold spans are an error (``"error"``) or kept (``"allow"``).
+    says whether overlapping gold spans are an error (``"error"``) or kept (``"allow"``);
+    ``predictions`` reads a prediction file: formats that record invalid predictions
+    (nerbench's JSONL ``"invalid"`` entries) return them so the scorer counts them.
     """
 
     scheme: str = "auto"
@@ -29,6 +31,7 @@ class ReadOptions:
     multi_label: str = "error"
     split: str | None = None
     overlaps: str = "error"
+    predictions: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

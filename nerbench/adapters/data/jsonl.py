@@ -11,7 +11,9 @@ Reading
     Prodigy lines answered ``"reject"`` or ``"ignore"`` are not gold: they are skipped
     and counted in ``Corpus.notes``. Prediction files written by nerbench also carry
     ``"native_label"`` per span: those are kept in ``meta["native_labels"]``, aligned
-    with ``Document.spans``. Spans come back with ``surface=None``.
+    with ``Document.spans``. Spans come back with ``surface=None``. Read with
+    ``predictions=True``, a line's ``"invalid"`` entries (predictions a run found
+    invalid) are appended to its spans unchecked, so scoring the file counts them.
 
 Writing
     ``{"id", "text", "spans": [{"start", "end", "label"}]}`` per line, plus
@@ -158,8 +160,28 @@ def parse_document(obj: dict[str, Any], *, path: Path, line: int, seen: set[str]
     meta["line"] = line
     if native:
         meta["native_labels"] = tuple(native.get(s, s.label) for s in ordered)
+    if options.predictions:
+        ordered += _invalid_predictions(obj.get("invalid"), path, line)
     doc_id = unique_id(obj.get("id", str(line)), seen, path, line)
     return Document(doc_id, text, ordered, _tokens(obj.get("tokens"), text, path, line), meta)
+
+
+def _invalid_predictions(raw: Any, path: Path, line: int) -> tuple[Span, ...]:
+    """A run's ``"invalid"`` entries (offsets outside the text, or surface text that differs), unchecked."""
+    if not isinstance(raw, list):
+        return ()
+    spans = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            continue
+        label = label_field(entry.get("native_label", entry.get("label")), path, line)
+        start, end = (
+            int_offset(entry.get("start"), "start", path, line),
+            int_offset(entry.get("end"), "end", path, line),
+        )
+        surface = entry.get("text")
+        spans.append(Span(start, end, label, surface if isinstance(surface, str) else None))
+    return tuple(spans)
 
 
 def first_object(path: Path, head: str) -> dict[str, Any] | None:
