@@ -29,14 +29,18 @@ class WorkerProcess:
 
     def __init__(self, python: str | None = None, *, env: dict[str, str] | None = None) -> None:
         self.stderr = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 (lives as long as the worker)
-        self.proc = subprocess.Popen(
-            [python or sys.executable, "-m", "nerbench.harness.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [python or sys.executable, "-m", "nerbench.harness.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+            )
+        except OSError as err:
+            self.stderr.close()
+            raise WorkerFailure(f"cannot start the worker with {python or sys.executable}: {err.strerror}") from None
         self._buffer = b""
         self._outbox: queue.Queue[bytes | None] = queue.Queue()
         self._writer: threading.Thread | None = None
