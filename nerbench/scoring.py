@@ -183,6 +183,7 @@ class Score:
     instances: tuple[Instance, ...] = field(repr=False)
     # Per document: correct, scored predictions, gold — what the bootstrap resamples.
     per_doc: np.ndarray = field(repr=False, compare=False)
+    # The document ids in order: a paired bootstrap checks that two scores cover the same documents.
     doc_ids: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property

@@ -134,7 +134,7 @@ class Billed(_Base):
         self.units = 0.0
 
     def spans(self, item: TextInput) -> list[Span]:
-        self.units += max(3, -(-len(item.text) // 100))
+        self.units += max(3, -(-len(item.text) // 100)) * float(self.config.options.get("units_factor", 1))
         return super().spans(item)
 
 

@@ -8,12 +8,20 @@ from typing import Any
 import numpy as np
 
 from nerbench.evaluation import metrics_json
-from nerbench.harness.cost import Cost, billed_cost, compute_cost, load_pricing, token_cost, with_hourly
+from nerbench.harness.cost import (
+    Cost,
+    billed_cost,
+    compute_cost,
+    load_pricing,
+    token_cost,
+    units_for_requests,
+    with_hourly,
+)
 from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.store import Store
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError
-from nerbench.scoring import bootstrap_ci, score
+from nerbench.scoring import Score, bootstrap_ci, score
 from nerbench.types import Span
 
 
@@ -84,28 +92,58 @@ def cell_result(
         "cached": cached,
         "labels": perf.get("labels"),
         "describe": perf.get("describe"),
+        "details": details(result),
+    }
+
+
+def details(result: Score) -> dict[str, Any]:
+    """What the report and the gate need beyond the metrics: per-document counts (for paired
+    bootstraps between runs) and every matching decision (for error examples and confusion)."""
+    return {
+        "doc_ids": list(result.doc_ids),
+        "per_doc": result.per_doc.tolist(),
+        "per_doc_columns": ["correct", "scored_predictions", "gold"],
+        "instances": [
+            [i.doc_id, i.gold_index, i.pred_index, i.cls.name, i.gold_label, i.pred_label] for i in result.instances
+        ],
+        "instance_columns": ["doc_id", "gold_index", "pred_index", "class", "gold_label", "pred_label"],
     }
 
 
 def _cost(
     suite: Suite, model: ModelSpec, perf: dict[str, Any], *, seconds: float, docs: int, chars: int
 ) -> dict[str, Any]:
-    """Dollars for the throughput pass: billed units, tokens, or compute time, by what the model reports."""
+    """Dollars for the throughput pass, priced from what the model reports."""
+    usage, memory = perf.get("usage", {}), perf.get("memory") or {}
+    return usage_cost(suite, model, usage, memory, seconds=seconds, docs=docs, chars=chars)
+
+
+def usage_cost(
+    suite: Suite,
+    model: ModelSpec,
+    usage: dict[str, Any],
+    memory: dict[str, Any],
+    *,
+    seconds: float,
+    docs: int,
+    chars: int,
+) -> dict[str, Any]:
+    """Price one model's usage: tokens for LLMs, billing units for APIs, compute time otherwise."""
     pricing = load_pricing(suite.pricing)
-    usage = perf.get("usage", {})
     cost: Cost
     if usage.get("input_tokens") or usage.get("output_tokens"):
         price = pricing.get(model.name, pricing["llm"])
         cost = token_cost(usage["input_tokens"], usage["output_tokens"], price, docs=docs, chars=chars)
         basis = "tokens"
-    elif usage.get("billing_units"):
+    elif usage.get("billing_units") or usage.get("request_characters"):
         billed = pricing.get(model.name, pricing.get(model.adapter))
         if billed is None:
             raise WorkerError(f"no price for adapter {model.adapter!r}: add it under 'pricing' in the suite")
-        cost = billed_cost(usage["billing_units"], billed, docs=docs, chars=chars)
+        units = usage.get("billing_units") or units_for_requests(usage["request_characters"], billed)
+        cost = billed_cost(units, billed, docs=docs, chars=chars)
         basis = "billing"
     else:
-        on_gpu = bool((perf.get("memory") or {}).get("peak_gpu_mb"))
+        on_gpu = bool(memory.get("peak_gpu_mb"))
         price = pricing["local-gpu" if on_gpu else "local-cpu"]
         hourly = suite.settings.gpu_usd_per_hour if on_gpu else suite.settings.instance_usd_per_hour
         if hourly:

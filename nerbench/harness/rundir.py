@@ -3,7 +3,9 @@
 ``results.json`` (cells with metrics, latency, memory, cost, failures),
 ``results.csv`` (one row per cell), ``gold/<dataset>.jsonl`` (the gold documents
 as read and repaired) and ``predictions/<model>__<dataset>.jsonl`` (each span's
-``label`` after mapping into the schema, ``native_label`` the model's own). Each
+``label`` after mapping into the schema, ``native_label`` the model's own) and
+``details/<model>__<dataset>.json`` (per-document counts and every matching
+decision, for paired bootstraps and error examples). Each
 file is written to a temporary name and renamed: complete or absent.
 """
 
@@ -69,7 +71,7 @@ def results_document(store: Store, run_id: str) -> dict[str, Any]:
     if run is None:
         raise KeyError(run_id)
     info = run["info"]
-    cells = [{k: v for k, v in cell.items() if k != "cache_key"} for cell in store.cells(run_id)]
+    cells = [{k: v for k, v in cell.items() if k not in ("cache_key", "details")} for cell in store.cells(run_id)]
     return _clean(
         {
             "run": {
@@ -185,8 +187,10 @@ def write_run_dir(store: Store, run_id: str, out_dir: Path, suite: Suite, datase
     for cell in store.cells(run_id):
         if cell.get("cache_key") and cell["model"] in models and cell["dataset"] in by_name:
             lines = prediction_lines(store, cell["cache_key"], by_name[cell["dataset"]], models[cell["model"]])
-            name = f"{safe_name(cell['model'])}__{safe_name(cell['dataset'])}.jsonl"
-            atomic_write(out_dir / "predictions" / name, _jsonl(lines))
+            name = f"{safe_name(cell['model'])}__{safe_name(cell['dataset'])}"
+            atomic_write(out_dir / "predictions" / f"{name}.jsonl", _jsonl(lines))
+            if cell.get("details"):
+                atomic_write(out_dir / "details" / f"{name}.json", json.dumps(cell["details"], ensure_ascii=False))
     atomic_write(out_dir / "results.csv", _csv_text(csv_rows(document["cells"])))
     path = out_dir / "results.json"
     atomic_write(path, json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")

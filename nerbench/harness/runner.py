@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from nerbench.harness.cells import cell_result
+from nerbench.errors import ConfigError
+from nerbench.harness.cells import cell_result, usage_cost
+from nerbench.harness.estimate import estimate_suite
 from nerbench.harness.loading import LoadedDataset, content_hash, load_datasets
 from nerbench.harness.machine import library_versions, machine_info
 from nerbench.harness.store import Store, StoredPrediction
@@ -108,6 +110,13 @@ def _dataset_info(d: LoadedDataset) -> dict[str, Any]:
 def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progress) -> tuple[str, Store]:
     """Run every model over every dataset; returns the run id and the open store."""
     datasets = load_datasets(suite, options.limit)
+    if options.max_cost_usd is not None:
+        estimate = sum(row["usd"] or 0.0 for row in estimate_suite(suite, limit=options.limit))
+        if estimate > options.max_cost_usd:
+            raise ConfigError(
+                f"this suite is estimated to cost ${estimate:.2f}, over --max-cost ${options.max_cost_usd:g}: "
+                "raise the budget, or run fewer models or documents (--models, --limit)"
+            )
     store = Store(options.store)
     run_id = open_run(suite, options, store, datasets)
     ctx = RunContext(suite, options, store, run_id, progress, datasets)
@@ -274,7 +283,7 @@ def _predict_and_measure(
     times = session.ready_for(dataset)
     before = session.call("usage")["usage"]
     started = time.perf_counter()
-    _predict_missing(ctx, session, model, dataset, key)
+    _predict_missing(ctx, session, model, dataset, key, before)
     times["throughput_wall_s"] = time.perf_counter() - started  # runner side: pipe, JSON and store included
     usage = _usage_since(before, session.call("usage")["usage"])
     latency = _latency_samples(ctx, session, model, dataset)
@@ -296,27 +305,35 @@ def _predict_and_measure(
 
 def _usage_since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """This cell's share of a worker's cumulative usage (one worker serves several datasets)."""
-    return {k: (v - before.get(k, 0) if isinstance(v, int | float) else v) for k, v in after.items()}
+    delta: dict[str, Any] = {}
+    for key, value in after.items():
+        if isinstance(value, int | float):
+            delta[key] = value - before.get(key, 0)
+        elif isinstance(value, list):
+            delta[key] = value[len(before.get(key) or []) :]
+        else:
+            delta[key] = value
+    return delta
 
 
 def _predict_missing(
-    ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
+    ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str, usage0: dict[str, Any]
 ) -> None:
     """Predict, in batches, every document the store does not hold yet; commit each batch.
 
     The next batch is sent before the last reply is stored, so the worker never waits
-    for the store (one batch in flight: replies come back in order).
+    for the store (one batch in flight: replies come back in order). Under a budget
+    (``--max-cost``) batches go one at a time and sending stops once billed cost reaches it.
     """
     done = ctx.store.predictions(key)
     todo = [(i, d) for i, d in enumerate(dataset.documents) if d.id not in done]
     size = ctx.suite.settings.batch_size
     ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(dataset.documents) - len(todo))
     batches = [todo[first : first + size] for first in range(0, len(todo), size)]
+    ahead = 0 if ctx.options.max_cost_usd is not None else 1
     for n, batch in enumerate(batches):
-        if n == 0:
-            session.send("predict", inputs=_inputs(model, [d for _, d in batch]))
-        if n + 1 < len(batches):
-            session.send("predict", inputs=_inputs(model, [d for _, d in batches[n + 1]]))
+        for upcoming in batches[n if n == 0 else n + ahead : n + ahead + 1]:
+            session.send("predict", inputs=_inputs(model, [d for _, d in upcoming]))
         reply = session.receive("predict")
         stored = [
             StoredPrediction(doc.id, position, out.get("spans", []), out.get("error"))
@@ -325,6 +342,19 @@ def _predict_missing(
         chars = sum(len(d.text) for _, d in batch)
         ctx.store.add_batch(key, batch[0][0], stored, characters=chars, seconds=reply["seconds"])
         ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(batch))
+        if ctx.options.max_cost_usd is not None:
+            _check_budget(ctx, session, model, usage0, sent=sum(len(b) for b in batches[: n + 1]))
+
+
+def _check_budget(ctx: RunContext, session: ModelSession, model: ModelSpec, usage0: dict[str, Any], sent: int) -> None:
+    usage = _usage_since(usage0, session.call("usage")["usage"])
+    cost = usage_cost(ctx.suite, model, usage, {}, seconds=0.0, docs=sent, chars=0)
+    if cost["basis"] != "compute" and ctx.spent_usd + cost["usd"] >= (ctx.options.max_cost_usd or 0.0):
+        ctx.spent_usd += cost["usd"]
+        raise WorkerError(
+            f"stopped after {sent} documents: billed cost reached --max-cost ${ctx.options.max_cost_usd:g} "
+            "(run again with a larger budget to send the rest)"
+        )
 
 
 def _latency_samples(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset) -> list[float]:

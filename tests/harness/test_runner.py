@@ -151,3 +151,23 @@ def test_invalid_predictions_survive_the_run_directory(write_suite: SuiteWriter,
         cwd=tmp_path,
     )  # fmt: skip
     assert json.loads(scored.stdout)["counts"] == counts
+
+
+BILLED_PRICE = {"kind": "characters", "unit": "100-character unit", "unit_chars": 100,
+                "min_units_per_request": 3, "tiers": [[None, 0.0001]]}  # fmt: skip
+
+
+def test_max_cost_refuses_a_suite_whose_estimate_is_over_budget(write_suite: SuiteWriter, tmp_path: Path) -> None:
+    suite = write_suite([{"name": "billed", "adapter": "tests.fakes:Billed"}], pricing={"billed": BILLED_PRICE})
+    proc = nerbench("run", suite, "--store", tmp_path / "r.db", "--max-cost", "0.01", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and "estimated to cost $0.01" in proc.stderr  # 34 documents x 3 units x $0.0001
+
+
+def test_max_cost_stops_sending_once_billed_cost_reaches_it(write_suite: SuiteWriter, tmp_path: Path) -> None:
+    model = {"name": "billed", "adapter": "tests.fakes:Billed", "units_factor": 2}  # bills twice the estimate
+    suite = write_suite([model], pricing={"billed": BILLED_PRICE})
+    nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", "--max-cost", "0.015", cwd=tmp_path)
+    doc = results(tmp_path / "run")
+    assert cell(doc, "billed", "news")["status"] == "done"  # 24 docs x 6 units = $0.0144
+    mail = cell(doc, "billed", "mail")
+    assert mail["status"] == "failed" and "stopped after 4 documents" in mail["failures"]["error"]

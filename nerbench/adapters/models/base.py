@@ -19,7 +19,13 @@ from nerbench.types import Document, Span, TextInput
 
 @dataclass(frozen=True)
 class Usage:
-    """What a model consumed since load, as its provider counts it."""
+    """What a model consumed since load, as its provider counts it.
+
+    Cloud adapters report ``request_characters``, the characters of every billed
+    request in order; the runner turns them into billing units with the pricing
+    table's rules (unit size, per-request minimum), so that arithmetic lives in one
+    place. ``billing_units`` is for providers that report units themselves.
+    """
 
     requests: int = 0
     billing_units: float = 0.0
@@ -27,6 +33,7 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     characters: int = 0
+    request_characters: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
