@@ -98,9 +98,24 @@ def crf_library(docs: list[Document], model_file: Path) -> Callable[[], Any]:
             for d in batch:
                 tokens = word_spans(d.text)
                 for first, end in sentences(d.text, tokens):
-                    tagger.tag(sentence_features(d.text, tokens[first:end]))
+                    tags = tagger.tag(sentence_features(d.text, tokens[first:end]))
+                    _ = bio_spans(tags, tokens[first:end])
 
     return run
+
+
+def bio_spans(tags: list[str], tokens: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """The simplest BIO decoding a bare loop would do (B- or a type change starts an entity)."""
+    spans: list[tuple[int, int, str]] = []
+    for (start, end), tag in zip(tokens, tags, strict=True):
+        if tag == "O":
+            continue
+        label = tag[2:]
+        if tag[0] == "I" and spans and spans[-1][2] == label and spans[-1][1] <= start:
+            spans[-1] = (spans[-1][0], end, label)
+        else:
+            spans.append((start, end, label))
+    return spans
 
 
 def adapter_loop(adapter: Any, docs: list[Document]) -> Callable[[], Any]:
@@ -108,7 +123,8 @@ def adapter_loop(adapter: Any, docs: list[Document]) -> Callable[[], Any]:
     return lambda: [adapter.predict(batch) for batch in inputs]
 
 
-def harness_seconds(model: dict[str, Any], data: Path, work: Path, repeat: int) -> float:
+def harness_seconds(model: dict[str, Any], data: Path, work: Path, repeat: int) -> tuple[float, float]:
+    """The throughput pass as the runner sees it (wall) and as the worker times the adapter calls."""
     suite_file = work / f"{model['name']}.yaml"
     suite = {
         "name": "overhead",
@@ -124,8 +140,10 @@ def harness_seconds(model: dict[str, Any], data: Path, work: Path, repeat: int) 
         run_id, store = run_suite(load_suite(suite_file), options)
         (cell,) = store.cells(run_id)
         store.close()
-        walls.append(cell["latency"]["throughput_wall_s"])
-    return statistics.median(walls)
+        walls.append((cell["latency"]["throughput_wall_s"], cell["latency"]["predict_s"]))
+    wall = statistics.median(w for w, _ in walls)
+    inside = statistics.median(p for _, p in walls)
+    return wall, inside
 
 
 def main() -> int:
@@ -159,18 +177,22 @@ def main() -> int:
         for name, library, adapter, model in families:
             lib_s = timed(library, args.repeat)
             adapter_s = timed(adapter, args.repeat)
-            harness_s = harness_seconds(model, work / "docs.jsonl", work, args.repeat)
-            rows.append((name, lib_s, adapter_s, harness_s))
+            harness_s, worker_s = harness_seconds(model, work / "docs.jsonl", work, args.repeat)
+            rows.append((name, lib_s, adapter_s, worker_s, harness_s))
     print(f"{args.docs} documents, batch size {BATCH}, median of {args.repeat}\n")
-    print("| family | library s | adapter s | harness s | harness overhead | target | pass |")
-    print("|---|---|---|---|---|---|---|")
+    print("| family | library s | adapter s (in process) | adapter s (timed in worker) | harness wall s | "
+          "harness over library | target | pass |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     ok = True
-    for name, lib_s, adapter_s, harness_s in rows:
+    for name, lib_s, adapter_s, worker_s, harness_s in rows:
         overhead = harness_s / lib_s - 1
         passed = overhead <= 0.05
         ok &= passed
         verdict = "yes" if passed else "no"
-        print(f"| {name} | {lib_s:.3f} | {adapter_s:.3f} | {harness_s:.3f} | {overhead:+.1%} | ≤ 5% | {verdict} |")
+        print(
+            f"| {name} | {lib_s:.3f} | {adapter_s:.3f} | {worker_s:.3f} | {harness_s:.3f} | {overhead:+.1%} "
+            f"| ≤ 5% | {verdict} |"
+        )
     return 0 if ok or not args.check else 1
 
 

@@ -81,8 +81,13 @@ def split_tag(tag: str, scheme: str = "IOB2") -> tuple[str, str]:
     raise TagError(f"malformed tag {tag!r}: expected O or a prefix letter, '-', and a label", 0)
 
 
+_NO_CHUNKS = Chunks(())
+
+
 def tags_to_chunks(tags: Sequence[str], *, scheme: str = "IOB2", repair: str = "conlleval") -> Chunks:
     """Decode one sentence's tags into chunks under ``scheme`` and the ``repair`` policy."""
+    if tags.count("O") == len(tags):  # most sentences hold no entity
+        return _NO_CHUNKS
     parsed = _parse_tags(tags, scheme)
     kept: list[tuple[int, int, str]] = []
     repairs = 0
