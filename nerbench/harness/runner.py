@@ -29,7 +29,7 @@ from nerbench.harness.machine import library_versions, machine_info
 from nerbench.harness.store import Store, StoredPrediction
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError, WorkerFailure, WorkerProcess
-from nerbench.types import Document, TextInput
+from nerbench.types import Document
 
 Progress = Callable[..., None]
 
@@ -142,7 +142,8 @@ class ModelSession:
         self.fitted_on: str | None = None
         self.timeout = float(model.timeout_s or ctx.suite.settings.timeout_s)
 
-    def call(self, op: str, **payload: Any) -> dict[str, Any]:
+    def started(self) -> WorkerProcess:
+        """The worker, started and initialised (adapter constructed, fingerprint read) on first use."""
         if self.worker is None:
             self.worker = WorkerProcess(self.model.python)
             config = {
@@ -154,21 +155,19 @@ class ModelSession:
             }
             self.info.update(self.worker.call("init", timeout=self.timeout, config=config))
             self.info["fingerprint"] = self.worker.call("fingerprint", timeout=self.timeout)["fingerprint"]
-        return self.worker.call(op, timeout=self.timeout, **payload)
+        return self.worker
+
+    def call(self, op: str, **payload: Any) -> dict[str, Any]:
+        return self.started().call(op, timeout=self.timeout, **payload)
 
     def send(self, op: str, **payload: Any) -> None:
-        if self.worker is None:
-            self.call("memory")  # starts and initialises the worker
-        assert self.worker is not None
-        self.worker.send(op, **payload)
+        self.started().send(op, **payload)
 
     def receive(self, op: str) -> dict[str, Any]:
-        assert self.worker is not None
-        return self.worker.receive(timeout=self.timeout, op=op)
+        return self.started().receive(timeout=self.timeout, op=op)
 
     def fingerprint(self) -> str:
-        if "fingerprint" not in self.info:
-            self.call("memory")
+        self.started()
         return str(self.info["fingerprint"])
 
     def ready_for(self, dataset: LoadedDataset) -> dict[str, float]:
@@ -271,10 +270,8 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
 
 
 def _inputs(model: ModelSpec, docs: Sequence[Document]) -> list[dict[str, Any]]:
-    return [
-        {"id": d.id, "text": d.text, "tokens": d.tokens if model.gold_tokens else None}
-        for d in (TextInput.from_document(doc, gold_tokens=model.gold_tokens) for doc in docs)
-    ]
+    """The worker's view of documents: text, and gold tokens only when the suite asks (never gold spans)."""
+    return [{"id": d.id, "text": d.text, "tokens": d.tokens if model.gold_tokens else None} for d in docs]
 
 
 def _predict_and_measure(
