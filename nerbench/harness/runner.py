@@ -339,7 +339,7 @@ def _predict_missing(
         chars = sum(len(d.text) for _, d in batch)
         ctx.store.add_batch(key, batch[0][0], stored, characters=chars, seconds=reply["seconds"])
         ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(batch))
-        if ctx.options.max_cost_usd is not None:
+        if ctx.options.max_cost_usd is not None and n + 1 < len(batches):
             _check_budget(ctx, session, model, usage0, sent=sum(len(b) for b in batches[: n + 1]))
 
 
