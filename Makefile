@@ -9,6 +9,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q
 $(VENV)/.test-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
+	$(PIP) torch==2.13.0  # first: the CPU wheel where the index has it, never an unpinned CUDA build
 	$(PIP) -e '.[test,rules,crf]'
 	touch $@
 
@@ -18,6 +19,7 @@ lint: $(VENV)/.test-installed
 	$(PY) -m mypy
 
 test: lint
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(PY) -m pytest -n 2 tests
 
 bench: $(VENV)/.test-installed
@@ -26,7 +28,8 @@ bench: $(VENV)/.test-installed
 $(VENV)/.demo-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
-	$(PIP) -e '.[rules,crf]'
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[rules,crf,spacy,transformers]'
 	touch $@
 
 demo: $(VENV)/.demo-installed

@@ -24,12 +24,11 @@ from nerbench.errors import NerbenchError
 from nerbench.evaluation import evaluate_files
 from nerbench.harness.estimate import estimate_suite
 from nerbench.harness.loading import load_datasets
-from nerbench.harness.rundir import atomic_write, results_document, write_run_dir
+from nerbench.harness.rundir import results_document, write_run_dir
 from nerbench.harness.runner import RunOptions, run_suite
 from nerbench.harness.store import DEFAULT_STORE
 from nerbench.harness.suite import load_suite
 from nerbench.labels import load_label_map
-from nerbench.reports.html import render_html
 
 app = typer.Typer(
     name="nerbench",
@@ -211,10 +210,97 @@ def run(
         document = results_document(results_store, run_id)
     finally:
         results_store.close()
-    atomic_write(target / "report.html", render_html(document))
+    from nerbench.reports.model import load_report
+    from nerbench.reports.write import write_report
+
+    write_report(load_report(target), target / "report.html")
     print_summary(out, document)
     out.print(f"run {run_id}: {results_path}")
     out.print(f"report: {target / 'report.html'}")
+
+
+@app.command()
+def report(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run directory, a run id (or prefix), or latest.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="HTML file (default: the run's report.html).")] = None,
+    compare: Annotated[str | None, typer.Option(help="Another run to compare with (directory, id or latest).")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Write a run's HTML report (with report.md and results.csv beside it), optionally against another run."""
+    from nerbench.reports.model import load_report
+    from nerbench.reports.write import write_report
+
+    current = load_report(run_ref, store)
+    other = load_report(compare, store) if compare else None
+    target = out_file or _default_report_path(run_ref, current.run, store)
+    for path in write_report(current, target, other=other):
+        out.print(f"wrote {path}")
+
+
+def _default_report_path(run_ref: str, run: Any, store: Path) -> Path:
+    if Path(run_ref).is_dir():
+        return Path(run_ref) / "report.html"
+    from nerbench.harness.store import Store
+
+    db = Store(store)
+    try:
+        record = db.run(str(run["id"])) or {}
+    finally:
+        db.close()
+    return Path(record.get("out_dir") or Path("runs") / str(run["id"])) / "report.html"
+
+
+GateFloat = Annotated[float | None, typer.Option(help="Threshold (see README, 'Gate').")]
+
+
+@app.command()
+def gate(
+    suite_file: Annotated[Path | None, typer.Argument(metavar="[SUITE]", help="Suite file with a gate: block.")] = None,
+    gold: Annotated[Path | None, typer.Option(help="Gate one model on this gold file instead of a suite.")] = None,
+    model: Annotated[str | None, typer.Option(help="With --gold: ADAPTER[:KEY=VALUE,...] or a model YAML.")] = None,
+    train: Annotated[Path | None, typer.Option(help="With --gold: train split for models that train.")] = None,
+    label_map: Annotated[str | None, typer.Option("--map", help="With --gold: label map for the model.")] = None,
+    min_f1: GateFloat = None,
+    min_label_f1: Annotated[list[str] | None, typer.Option(help="LABEL=X, repeatable.")] = None,
+    max_schema_error_rate: GateFloat = None,
+    max_boundary_error_rate: GateFloat = None,
+    max_p95_ms: GateFloat = None,
+    max_usd_per_1k: GateFloat = None,
+    baseline: Annotated[str | None, typer.Option(help="Baseline run: id, prefix or latest.")] = None,
+    max_drop: GateFloat = None,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here (one test case per check).")] = None,
+    summary: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Fail CI when a model misses its thresholds or drops significantly: exit 0 pass, 1 fail, 2 bad input."""
+    from nerbench.errors import InputError
+    from nerbench.harness.gate import junit_xml, line, markdown_summary
+    from nerbench.harness.gate_config import gold_suite, model_spec, plan_from_block, plan_from_flags
+    from nerbench.harness.gate_run import run_gate
+    from nerbench.harness.rundir import atomic_write
+
+    if (suite_file is None) == (gold is None) or (gold is not None and model is None):
+        raise InputError("give either a SUITE with a gate: block, or --gold FILE --model SPEC")
+    if suite_file is not None:
+        suite = load_suite(suite_file)
+        plan = plan_from_block(suite.gate, suite_file)
+    else:
+        assert gold is not None and model is not None
+        suite = gold_suite(gold, model_spec(model, label_map), train=train)
+        flags = {"min_f1": min_f1, "max_schema_error_rate": max_schema_error_rate, "max_p95_ms": max_p95_ms,
+                 "max_boundary_error_rate": max_boundary_error_rate, "max_usd_per_1k": max_usd_per_1k}  # fmt: skip
+        plan = plan_from_flags(flags, min_label_f1 or [], baseline, max_drop)
+    with RunProgress(out) as progress:
+        run_id, outcomes = run_gate(suite, plan, RunOptions(store=store), progress)
+    for outcome in outcomes:
+        out.print(line(outcome), style=None if outcome.passed else "red", markup=False, highlight=False)
+    if junit:
+        atomic_write(junit, junit_xml(outcomes))
+    if summary:
+        atomic_write(summary, markdown_summary(outcomes, title=f"nerbench gate ({suite.name}, run {run_id})"))
+    failed = sum(not o.passed for o in outcomes)
+    out.print(f"gate {'FAILED' if failed else 'passed'}: {len(outcomes) - failed}/{len(outcomes)} checks pass")
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command("runs")

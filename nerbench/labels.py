@@ -26,8 +26,16 @@ ONTONOTES = frozenset(
 )  # fmt: skip
 # The general gold set nerbench ships: CoNLL's four plus DATE and MONEY.
 NERBENCH_GENERAL = CONLL | {"DATE", "MONEY"}
+# The finance gold set nerbench ships.
+NERBENCH_FINANCE = frozenset({"COMPANY", "TICKER", "MONEY", "PERCENT", "DATE"})
 SCHEMAS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {"conll": CONLL, "wikiann": WIKIANN, "ontonotes": ONTONOTES, "general": NERBENCH_GENERAL}
+    {
+        "conll": CONLL,
+        "wikiann": WIKIANN,
+        "ontonotes": ONTONOTES,
+        "general": NERBENCH_GENERAL,
+        "finance": NERBENCH_FINANCE,
+    }
 )
 
 IGNORE = None  # a map value meaning "ignore this native label on purpose"
@@ -37,6 +45,25 @@ _ONTONOTES_TO_CONLL: dict[str, str | None] = {
     "PRODUCT": "MISC", "EVENT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC", "LANGUAGE": "MISC",
     "DATE": IGNORE, "TIME": IGNORE, "PERCENT": IGNORE, "MONEY": IGNORE, "QUANTITY": IGNORE,
     "ORDINAL": IGNORE, "CARDINAL": IGNORE,
+}  # fmt: skip
+
+# The cloud APIs' entity types (AWS Comprehend, Google Natural Language, IBM Watson NLU).
+_COMPREHEND_TO_CONLL: dict[str, str | None] = {
+    "PERSON": "PER", "LOCATION": "LOC", "ORGANIZATION": "ORG", "COMMERCIAL_ITEM": "MISC", "EVENT": "MISC",
+    "TITLE": "MISC", "OTHER": IGNORE, "DATE": IGNORE, "QUANTITY": IGNORE,
+}  # fmt: skip
+_GOOGLE_TO_CONLL: dict[str, str | None] = {
+    "PERSON": "PER", "LOCATION": "LOC", "ORGANIZATION": "ORG", "EVENT": "MISC", "WORK_OF_ART": "MISC",
+    "CONSUMER_GOOD": "MISC", "OTHER": IGNORE, "UNKNOWN": IGNORE, "PHONE_NUMBER": IGNORE, "ADDRESS": IGNORE,
+    "DATE": IGNORE, "NUMBER": IGNORE, "PRICE": IGNORE,
+}  # fmt: skip
+_WATSON_TO_CONLL: dict[str, str | None] = {
+    "Person": "PER", "Location": "LOC", "GeographicFeature": "LOC", "Facility": "LOC", "Organization": "ORG",
+    "Company": "ORG", "Broadcaster": "ORG", "MusicGroup": "ORG", "PrintMedia": "ORG", "Award": "MISC",
+    "Movie": "MISC", "TelevisionShow": "MISC", "SportingEvent": "MISC", "NaturalEvent": "MISC", "Vehicle": "MISC",
+    "Sport": IGNORE, "JobTitle": IGNORE, "Quantity": IGNORE, "Anatomy": IGNORE, "Crime": IGNORE, "Drug": IGNORE,
+    "HealthCondition": IGNORE, "EmailAddress": IGNORE, "Hashtag": IGNORE, "IPAddress": IGNORE,
+    "TwitterHandle": IGNORE,
 }  # fmt: skip
 
 
@@ -61,8 +88,25 @@ BUILTIN_MAPS: Mapping[str, LabelMap] = MappingProxyType(
         "ontonotes-to-general": LabelMap(
             "ontonotes-to-general", {**_ONTONOTES_TO_CONLL, "DATE": "DATE", "TIME": None, "MONEY": "MONEY"}
         ),
+        # The finance gold set: ORG read as COMPANY (a regulator tagged ORG then counts as a false company).
+        "ontonotes-to-finance": LabelMap(
+            "ontonotes-to-finance",
+            {
+                **{k: IGNORE for k in ONTONOTES},
+                "ORG": "COMPANY",
+                "MONEY": "MONEY",
+                "PERCENT": "PERCENT",
+                "DATE": "DATE",
+            },
+        ),
         "wikiann-to-conll": LabelMap("wikiann-to-conll", {label: label for label in WIKIANN}),
         "conll-to-wikiann": LabelMap("conll-to-wikiann", {"PER": "PER", "ORG": "ORG", "LOC": "LOC", "MISC": None}),
+        "comprehend-to-conll": LabelMap("comprehend-to-conll", _COMPREHEND_TO_CONLL),
+        "comprehend-to-general": LabelMap("comprehend-to-general", {**_COMPREHEND_TO_CONLL, "DATE": "DATE"}),
+        "google-to-conll": LabelMap("google-to-conll", _GOOGLE_TO_CONLL),
+        "google-to-general": LabelMap("google-to-general", {**_GOOGLE_TO_CONLL, "DATE": "DATE", "PRICE": "MONEY"}),
+        "watson-to-conll": LabelMap("watson-to-conll", _WATSON_TO_CONLL),
+        "watson-to-general": LabelMap("watson-to-general", _WATSON_TO_CONLL),
     }
 )
 

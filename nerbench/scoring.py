@@ -389,9 +389,34 @@ def paired_bootstrap(a: Score, b: Score, *, resamples: int = 1000, seed: int = 0
     """Is ``a``'s F1 different from ``b``'s on the same documents? Two-sided, paired by document."""
     if not _same_gold(a, b):
         raise ValueError("paired bootstrap needs two scores of the same gold documents")
-    fa, fb = _resample_f1([a.per_doc, b.per_doc], resamples, seed)
+    return paired_bootstrap_counts(a.per_doc, b.per_doc, resamples=resamples, seed=seed)
+
+
+def _micro_f1(per_doc: np.ndarray) -> float:
+    correct, predicted, gold = per_doc.sum(axis=0) if len(per_doc) else (0, 0, 0)
+    return 2 * float(correct) / float(predicted + gold) if predicted + gold else 0.0
+
+
+def paired_bootstrap_counts(
+    per_doc_a: Sequence[Sequence[int]] | np.ndarray,
+    per_doc_b: Sequence[Sequence[int]] | np.ndarray,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> PairedComparison:
+    """Paired bootstrap of ``F1(a) - F1(b)`` from stored per-document rows (correct, scored predictions, gold).
+
+    For callers that hold a run's ``details`` rather than Score objects (the report, the gate); the rows
+    must be the same documents in the same order.
+    """
+    a = np.asarray(per_doc_a, dtype=np.int64).reshape(-1, 3)
+    b = np.asarray(per_doc_b, dtype=np.int64).reshape(-1, 3)
+    if a.shape != b.shape or not np.array_equal(a[:, 2], b[:, 2]):
+        raise ValueError("paired bootstrap needs per-document counts of the same gold documents")
+    if len(a) == 0:
+        raise ValueError("paired bootstrap needs at least one document")
+    fa, fb = _resample_f1([a, b], resamples, seed)
     deltas = np.nan_to_num(fa) - np.nan_to_num(fb)
     lo, hi = np.percentile(deltas, [2.5, 97.5])
     p = min(1.0, 2 * min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))))
-    delta = (a.counts.f1 or 0.0) - (b.counts.f1 or 0.0)
-    return PairedComparison(delta, (float(lo), float(hi)), p, resamples)
+    return PairedComparison(_micro_f1(a) - _micro_f1(b), (float(lo), float(hi)), p, resamples)

@@ -88,6 +88,10 @@ def tags_to_chunks(tags: Sequence[str], *, scheme: str = "IOB2", repair: str = "
     """Decode one sentence's tags into chunks under ``scheme`` and the ``repair`` policy."""
     if tags.count("O") == len(tags):  # most sentences hold no entity
         return _NO_CHUNKS
+    if scheme == "IOB2":
+        valid = _valid_iob2_chunks(tags)
+        if valid is not None:
+            return Chunks(tuple(valid))
     parsed = _parse_tags(tags, scheme)
     kept: list[tuple[int, int, str]] = []
     repairs = 0
@@ -101,6 +105,26 @@ def tags_to_chunks(tags: Sequence[str], *, scheme: str = "IOB2", repair: str = "
         if repair == "conlleval":
             kept.append((start, end, label))
     return Chunks(tuple(kept), repairs)
+
+
+def _valid_iob2_chunks(tags: Sequence[str]) -> list[tuple[int, int, str]] | None:
+    """The chunks of a valid IOB2 sequence (each ``I-x`` after ``B-x`` or ``I-x``) in one pass; else None."""
+    chunks = []
+    start, label = -1, ""
+    for i, tag in enumerate(tags):
+        if tag == "O":
+            if start >= 0:
+                chunks.append((start, i, label))
+                start = -1
+        elif tag[:2] == "B-" and len(tag) > 2:
+            if start >= 0:
+                chunks.append((start, i, label))
+            start, label = i, tag[2:]
+        elif start < 0 or tag[:2] != "I-" or tag[2:] != label:
+            return None  # a repair, another prefix or a malformed tag: the general decoder says which
+    if start >= 0:
+        chunks.append((start, len(tags), label))
+    return chunks
 
 
 # (tag -> (prefix, label)) per scheme, filled as tags are met: a corpus has few distinct tags.
@@ -240,6 +264,28 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
             if prefix == "B" and (prev == "O" or prev_label != label):
                 starts_with_b += 1
             prev, prev_label = prefix, label
+    scheme = _scheme_of_prefixes(prefixes, bare)
+    if scheme is not None:
+        return scheme
+    return "IOB1" if starts_with_i > starts_with_b else "IOB2"
+
+
+def scheme_from_tagset(tags: Iterable[str]) -> str | None:
+    """detect_scheme's answer from the distinct tags alone; None where it hangs on where ``B-`` appears."""
+    prefixes: set[str] = set()
+    bare = True
+    for tag in tags:
+        if tag == "O":
+            continue
+        if len(tag) > 2 and tag[1] == "-" and tag[0] in _CANONICAL_PREFIX:
+            bare = False
+            prefixes.add(tag[0])
+        else:
+            prefixes.add("I")
+    return _scheme_of_prefixes(prefixes, bare)
+
+
+def _scheme_of_prefixes(prefixes: set[str], bare: bool) -> str | None:
     if not prefixes:
         return "IOB2"  # no entity at all: any scheme reads it the same
     if bare:
@@ -252,4 +298,6 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
         return "IOE2"
     if "B" not in prefixes:
         return "IOB1"
-    return "IOB1" if starts_with_i > starts_with_b else "IOB2"
+    if "I" not in prefixes:
+        return "IOB2"  # no chunk starts with I-
+    return None  # IOB1 or IOB2: detect_scheme counts the chunks each prefix starts

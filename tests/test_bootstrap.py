@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from nerbench.scoring import Score, bootstrap_ci, paired_bootstrap, score
+from nerbench.scoring import Score, bootstrap_ci, paired_bootstrap, paired_bootstrap_counts, score
 from nerbench.types import Document, Span
 
 
@@ -95,3 +95,14 @@ def test_paired_bootstrap_needs_the_same_gold() -> None:
     renamed = [Document(f"other-{d.id}", d.text, d.spans) for d in corpus(30)]
     with pytest.raises(ValueError, match="same gold documents"):
         paired_bootstrap(a, system(renamed, 0.7, seed=1))
+
+
+def test_paired_bootstrap_on_stored_per_document_counts_matches_the_score_version() -> None:
+    docs = corpus(80)
+    better, worse = system(docs, 0.9, seed=1), system(docs, 0.6, seed=2)
+    from_rows = paired_bootstrap_counts(better.per_doc.tolist(), worse.per_doc.tolist(), resamples=800, seed=5)
+    assert from_rows == paired_bootstrap(better, worse, resamples=800, seed=5)
+    assert from_rows.delta == pytest.approx(better.counts.f1 - worse.counts.f1)  # type: ignore[operator]
+    assert from_rows.significant()
+    with pytest.raises(ValueError):
+        paired_bootstrap_counts(better.per_doc[:-1], worse.per_doc)

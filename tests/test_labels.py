@@ -21,7 +21,7 @@ from nerbench.labels import (
 
 
 def test_builtin_maps_cover_their_source_labels_and_land_in_their_target_schema() -> None:
-    targets = {"conll": CONLL, "wikiann": WIKIANN, "general": SCHEMAS["general"]}
+    targets = {"conll": CONLL, "wikiann": WIKIANN, "general": SCHEMAS["general"], "finance": SCHEMAS["finance"]}
     for name, label_map in BUILTIN_MAPS.items():
         assert label_map.name == name
         source, target = name.split("-to-")

@@ -6,11 +6,29 @@ compute time, which is only known once they run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from nerbench.adapters.models import adapter_class
+from nerbench.errors import ConfigError
 from nerbench.harness.cost import load_pricing, request_units, tiered_usd
 from nerbench.harness.loading import load_datasets
-from nerbench.harness.suite import Suite
+from nerbench.harness.suite import ModelSpec, Suite
+
+
+def billing_requests(model: ModelSpec) -> Callable[[str], list[int]]:
+    """How the model's adapter splits a text into billed requests (characters each).
+
+    An adapter that splits long documents exposes the pure classmethod
+    ``billing_requests(text)``; otherwise a document is one request.
+    """
+    try:
+        split = getattr(adapter_class(model.adapter), "billing_requests", None)
+    except ConfigError:
+        split = None
+    if callable(split):
+        return split
+    return lambda text: [len(text)]
 
 
 def estimate_suite(suite: Suite, *, limit: int | None = None) -> list[dict[str, Any]]:
@@ -28,7 +46,8 @@ def estimate_suite(suite: Suite, *, limit: int | None = None) -> list[dict[str, 
                 "characters": sum(lengths), "units": None, "usd": None, "basis": "compute (measured when run)",
             }  # fmt: skip
             if price is not None and price.kind == "characters":
-                units = sum(request_units(n, price) for n in lengths)
+                split = billing_requests(model)
+                units = sum(request_units(n, price) for d in dataset.documents for n in split(d.text))
                 row.update(units=units, usd=tiered_usd(units, price), basis=f"{price.unit}s, priced {price.date}")
             elif price is not None and price.kind == "tokens":
                 row.update(basis="tokens (known only from the server's usage)")

@@ -167,8 +167,16 @@ def load_suite(path: str | Path) -> Suite:
         name=str(data.get("name") or path.stem), path=path, raw_text=raw, schema=schema, datasets=datasets,
         models=models, settings=_settings(data.get("settings") or {}, where),
         pricing=_mapping(data.get("pricing") or {}, "pricing", where, data),
-        gate=_mapping(data.get("gate") or {}, "gate", where, data),
+        gate=_gate(data, where),
     )  # fmt: skip
+
+
+def _gate(data: Mapping[str, Any], where: _Where) -> Mapping[str, Any]:
+    """The raw ``gate:`` block, kept as read so the gate's errors can name its lines."""
+    gate = data.get("gate") or {}
+    if not isinstance(gate, dict):
+        raise where.error("'gate' must be a mapping", data, "gate")
+    return gate
 
 
 def _list(data: Mapping[str, Any], key: str, where: _Where) -> list[Any]:

@@ -24,15 +24,25 @@ from typing import Any, TextIO
 
 from nerbench.adapters.data import read_corpus
 from nerbench.adapters.models import ModelAdapter, ModelConfig, create_adapter
+from nerbench.adapters.models.base import DocumentErrors
 from nerbench.types import Span, TextInput
 
 
 def _error_text(err: BaseException) -> str:
+    if isinstance(err, DocumentErrors) and err.errors:
+        return next(iter(err.errors.values())).splitlines()[0][:500]
     return f"{type(err).__name__}: {err}".splitlines()[0][:500]
 
 
 def _spans_json(spans: list[Span]) -> list[list[Any]]:
     return [[s.start, s.end, s.label, s.surface] for s in spans]
+
+
+def _partial_results(partial: DocumentErrors) -> list[dict[str, Any]]:
+    return [
+        {"error": partial.errors[i].splitlines()[0][:500]} if i in partial.errors else {"spans": _spans_json(spans)}
+        for i, spans in enumerate(partial.results)
+    ]
 
 
 class Worker:
@@ -99,6 +109,10 @@ class Worker:
             outputs = model.predict(inputs)
             if len(outputs) != len(inputs):
                 raise RuntimeError(f"adapter returned {len(outputs)} results for {len(inputs)} inputs")
+        except DocumentErrors as partial:  # each document was tried: record the failures, re-send nothing
+            if len(partial.results) != len(inputs):
+                return self._predict_one_by_one(model, inputs)
+            return {"seconds": time.perf_counter() - start, "results": _partial_results(partial)}
         except Exception as err:
             if len(inputs) == 1:
                 return {"seconds": time.perf_counter() - start, "results": [{"error": _error_text(err)}]}

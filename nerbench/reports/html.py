@@ -1,37 +1,68 @@
-"""A self-contained HTML page of a run's leaderboards (Jinja2, autoescaped)."""
+"""The HTML report: one self-contained page (inline SVG charts, inline CSS and JS, no network), Jinja2 autoescaped.
+
+Every string from the run (document text, labels, model and dataset names) goes through Jinja2's
+autoescaping; only the SVG charts, which matplotlib writes with their text escaped, are inserted as markup.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from nerbench.reports import pick
+from nerbench.reports.charts import board_charts
+from nerbench.reports.compare import Change
+from nerbench.reports.examples import CLASS_NAMES, examples
+from nerbench.reports.model import Board, Report
 
 
-def _num(value: Any, digits: int = 3) -> str:
+def num(value: Any, digits: int = 3) -> str:
+    """A number for a table cell: fixed digits, a dash for missing, small costs in scientific notation."""
     if value is None:
         return "—"
     if isinstance(value, float):
+        if value != 0 and abs(value) < 10 ** (-digits):
+            return f"{value:.1e}"
         return f"{value:.{digits}f}"
     return str(value)
 
 
+def sort_value(value: Any) -> str:
+    """The ``data-sort`` attribute: the raw number, or empty (sorted last)."""
+    return "" if value is None else repr(float(value))
+
+
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("nerbench.reports", "templates"), autoescape=select_autoescape(default=True))
-    env.filters["num"] = _num
+    env.filters["num"] = num
+    env.filters["sortv"] = sort_value
     return env
 
 
-def leaderboards(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Cells grouped by dataset, best F1 first (failed cells last)."""
-    boards: dict[str, list[dict[str, Any]]] = {d["name"]: [] for d in document.get("datasets", [])}
-    for cell in document["cells"]:
-        boards.setdefault(cell["dataset"], []).append(cell)
-    for cells in boards.values():
-        cells.sort(key=lambda c: -((c.get("metrics") or {}).get("micro", {}).get("f1") or -1.0))
-    return boards
+def _board_context(report: Report, board: Board) -> dict[str, Any]:
+    best = board.rows[0].model if board.rows else ""
+    charts = board_charts(board, report.details.get((best, board.dataset)))
+    return {
+        "board": board,
+        "charts": {title: Markup(svg) for title, svg in charts.items()},
+        "picks": pick.picks(board),
+        "weakest": pick.weakest_labels(board),
+        "kinds": {r.model: pick.kind_of(r) for r in board.rows},
+        "examples": {r.model: examples(report, r.model, board.dataset) for r in board.rows},
+    }
 
 
-def render_html(document: dict[str, Any]) -> str:
-    """The report page for one ``results.json`` document."""
+def render_report(report: Report, *, changes: list[Change] | None = None, other_run: str | None = None) -> str:
+    """The report page of one run (with ``changes``: the comparison against ``other_run``)."""
     template = _env().get_template("report.html.j2")
-    return template.render(run=document["run"], datasets=document.get("datasets", []), boards=leaderboards(document))
+    return template.render(
+        run=report.run,
+        datasets=report.datasets,
+        boards=[_board_context(report, b) for b in report.boards],
+        notices=pick.notices(report.boards),
+        class_names=CLASS_NAMES,
+        changes=changes,
+        other_run=other_run,
+    )

@@ -8,7 +8,8 @@ Reading
     column count and where the tag column is; a later line with fewer columns is an error,
     extra columns are ignored. Tags are decoded by :mod:`nerbench.tagging` under the scheme
     named in the options or detected over the whole file, and invalid transitions are
-    repaired by the named policy (the count is ``Corpus.repairs``).
+    repaired by the named policy (the count is ``Corpus.repairs``). The work is done by
+    :mod:`nerbench.adapters.data.tokencols`, on the whole file at once where it can.
 
     Tokens are kept verbatim (zero-width characters, U+FEFF, inner and trailing spaces are
     text) and joined with single spaces; sentences of one document are joined with ``"\\n"``.
@@ -36,113 +37,42 @@ import bisect
 import gc
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from itertools import accumulate, pairwise
-from operator import add, sub
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
+from nerbench.adapters.data import tokencols
 from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans, read_text
 from nerbench.errors import InputError
-from nerbench.tagging import TagError, chunks_to_tags, detect_scheme, split_tag, tags_to_chunks
+from nerbench.tagging import TagError, chunks_to_tags, split_tag
 from nerbench.types import Document, Span
 
-DOCSTART = "-DOCSTART-"
+DOCSTART = tokencols.DOCSTART
 _TAG_LIKE = re.compile(r"(?:O|[BIESLU]-\S+)(?:,(?:O|[BIESLU]-\S+))*")
 _BARE_LABEL = re.compile(r"[A-Za-z][\w.-]*")
 _UNWRITABLE = re.compile(r"[\t\n\r]")
 
 
-@dataclass(slots=True)
-class _Sentence:
-    line: int  # 1-based line of the first token
-    tokens: list[str]
-    tags: list[str]
-
-
-@dataclass(slots=True)
-class _Parsed:
-    sentences: list[_Sentence] = field(default_factory=list)
-    breaks: list[int] = field(default_factory=list)  # sentence indices where -DOCSTART- stood
-
-
-def _column_error(path: Path, number: int, found: int, options: ReadOptions, expected: int) -> InputError:
-    if expected:
-        problem = f"line has {found} column(s) but the first token line has {expected}"
-    else:
-        problem = f"line has {found} column(s), too few for a token and the tag in column {options.tag_column}"
-    return InputError(f"{problem}: separate token and tag columns with a TAB or spaces", path=path, line=number)
-
-
-def _tag_index(col: int, ncols: int) -> int:
-    """Where the tag column is in a line of ``ncols`` columns; 0 (the token's) when it is missing."""
-    return col % ncols if -ncols <= col < ncols else 0
-
-
-def _parse_lines(text: str, path: Path, options: ReadOptions) -> _Parsed:
-    """Split the file into sentences of (token, tag) and note where ``-DOCSTART-`` stood."""
-    parsed = _Parsed()
-    sentences, col, index = parsed.sentences, options.tag_column, 0
-    tokens: list[str] = []
-    tags: list[str] = []
-    first = expected = 0
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line or line.isspace():
-            if tokens:
-                sentences.append(_Sentence(first, tokens, tags))
-                tokens, tags = [], []
-            continue
-        cols = line.split("\t") if "\t" in line else line.split()
-        if cols[0] == DOCSTART:
-            if tokens:
-                sentences.append(_Sentence(first, tokens, tags))
-                tokens, tags = [], []
-            parsed.breaks.append(len(sentences))
-            continue
-        if len(cols) != expected:
-            if not expected:  # the first token line fixes the column count and where the tag is
-                expected, index = len(cols), _tag_index(col, len(cols))
-                if not index:
-                    raise _column_error(path, number, len(cols), options, 0)
-            elif len(cols) < expected:
-                raise _column_error(path, number, len(cols), options, expected)
-        if not tokens:
-            first = number
-        tokens.append(cols[0])
-        tags.append(cols[index].strip())
-    if tokens:
-        sentences.append(_Sentence(first, tokens, tags))
-    return parsed
-
-
-def _first_line_of(sentences: Sequence[_Sentence], tag: str) -> int:
-    for sentence in sentences:
-        if tag in sentence.tags:
-            return sentence.line + sentence.tags.index(tag)
-    return 0
-
-
-def _resolve_multi_labels(sentences: list[_Sentence], tagset: set[str], path: Path, options: ReadOptions) -> set[str]:
+def _resolve_multi_labels(parsed: tokencols.Parsed, tagset: set[str], path: Path, options: ReadOptions) -> set[str]:
     """Apply the ``multi_label`` policy to comma-joined alternative tags; returns the new tag set."""
     joined = sorted(t for t in tagset if "," in t)
     if not joined:
         return tagset
     if options.multi_label == "error":
-        tag = min(joined, key=lambda t: _first_line_of(sentences, t))
+        tag = min(joined, key=parsed.tags.index)
         raise InputError(
             f"tag {tag!r} holds comma-joined alternatives: read with multi_label='first' to keep the first",
             path=path,
-            line=_first_line_of(sentences, tag),
+            line=parsed.line_of(parsed.tags.index(tag)),
         )
     first = {t: t.split(",", 1)[0] for t in joined}
-    for sentence in sentences:
-        if any("," in t for t in sentence.tags):
-            sentence.tags = [first.get(t, t) for t in sentence.tags]
+    parsed.tags = [first.get(t, t) for t in parsed.tags]
     return {first.get(t, t) for t in tagset}
 
 
-def _check_tags(sentences: list[_Sentence], tagset: set[str], scheme: str, path: Path) -> None:
+def _check_tags(parsed: tokencols.Parsed, tagset: set[str], scheme: str, path: Path) -> None:
     """Every distinct tag must parse under ``scheme`` (checked once per tag, not per token)."""
     for tag in sorted(tagset):
         try:
@@ -151,89 +81,28 @@ def _check_tags(sentences: list[_Sentence], tagset: set[str], scheme: str, path:
             raise InputError(
                 f"{err}; this file reads as {scheme} (set the scheme if that is wrong)",
                 path=path,
-                line=_first_line_of(sentences, tag),
+                line=parsed.line_of(parsed.tags.index(tag)),
             ) from None
 
 
-def _tag_set(sentences: Iterable[_Sentence]) -> set[str]:
-    tagset: set[str] = set()
-    for sentence in sentences:
-        tagset.update(sentence.tags)
-    return tagset
-
-
-def _groups(parsed: _Parsed, options: ReadOptions) -> list[list[_Sentence]]:
-    sentences = parsed.sentences
-    if options.group == "sentence":
-        return [[s] for s in sentences]
-    cuts = [0, *parsed.breaks, len(sentences)]
-    return [sentences[a:b] for a, b in pairwise(cuts) if b > a]
-
-
-@dataclass(slots=True)
-class _Decoder:
-    """Turns groups of sentences into Documents, counting repairs and unrepresentable chunks."""
-
-    path: Path
-    scheme: str
-    repair: str
-    repairs: int = 0
-    empty_chunks: int = 0
-
-    def document(self, doc_id: str, group: Sequence[_Sentence]) -> Document:
-        parts: list[str] = []
-        offsets: list[tuple[int, int]] = []
-        spans: list[Span] = []
-        ranges: list[tuple[int, int]] = []
-        base = 0
-        for sentence in group:
-            lengths = list(map(len, sentence.tokens))
-            ends = list(map(add, accumulate(lengths), range(base, base + len(lengths))))
-            starts = list(map(sub, ends, lengths))
-            offsets.extend(zip(starts, ends, strict=True))
-            spans.extend(self._spans(sentence, starts, ends))
-            parts.append(" ".join(sentence.tokens))
-            ranges.append((base, ends[-1]))
-            base = ends[-1] + 1
-        meta: dict[str, object] = {"line": group[0].line}
-        if len(group) > 1:
-            meta["sentences"] = tuple(ranges)
-        return Document(doc_id, "\n".join(parts), tuple(spans), tuple(offsets), meta)
-
-    def _spans(self, sentence: _Sentence, starts: list[int], ends: list[int]) -> list[Span]:
-        tags = sentence.tags
-        if tags.count("O") == len(tags):
-            return []
-        try:
-            decoded = tags_to_chunks(tags, scheme=self.scheme, repair=self.repair)
-        except TagError as err:
-            raise InputError(str(err), path=self.path, line=sentence.line + err.position) from None
-        self.repairs += decoded.repairs
-        spans = []
-        for first, last, label in decoded.chunks:
-            if starts[first] == ends[last - 1]:
-                self.empty_chunks += 1
-            else:
-                spans.append(Span(starts[first], ends[last - 1], label))
-        return spans
-
-
-def _read_file(path: Path, options: ReadOptions, stem: str) -> tuple[list[Document], _Decoder]:
-    parsed = _parse_lines(read_text(path), path, options)
-    if not parsed.sentences:
+def _read_file(path: Path, options: ReadOptions, stem: str) -> tuple[list[Document], tokencols.Decoder]:
+    parsed = tokencols.parse(read_text(path), path, options)
+    if not parsed.lines:
         raise InputError("no token lines found: expected 'token<TAB>tag' lines", path=path)
-    tagset = _resolve_multi_labels(parsed.sentences, _tag_set(parsed.sentences), path, options)
-    scheme = options.scheme
-    if scheme == "auto":
-        scheme = detect_scheme(s.tags for s in parsed.sentences if s.tags.count("O") != len(s.tags))
-    _check_tags(parsed.sentences, tagset, scheme, path)
-    decoder = _Decoder(path, scheme, options.repair)
-    groups = _groups(parsed, options)
+    tagset = _resolve_multi_labels(parsed, set(parsed.tags), path, options)
+    scan = tokencols.scan_iob(parsed, tagset) if options.scheme in ("auto", "IOB2") else None
+    scheme = options.scheme if options.scheme != "auto" else tokencols.scheme_of(parsed, tagset, scan)
+    _check_tags(parsed, tagset, scheme, path)
+    decoder = tokencols.Decoder(path, scheme, options.repair)
+    chunks = decoder.chunks(parsed, scan)
+    n = len(parsed.lines)
     if options.group == "sentence":
-        names = [f"{stem}-{n}" for n in range(1, len(groups) + 1)]
+        cuts = list(range(n + 1))
+        names = [f"{stem}-{k}" for k in range(1, n + 1)]
     else:
-        names = [stem] if len(groups) == 1 else [f"{stem}-doc{n}" for n in range(1, len(groups) + 1)]
-    return [decoder.document(name, group) for name, group in zip(names, groups, strict=True)], decoder
+        cuts = list(dict.fromkeys([0, *parsed.breaks, n]))  # documents between -DOCSTART- lines, none empty
+        names = [stem] if len(cuts) == 2 else [f"{stem}-doc{k}" for k in range(1, len(cuts))]
+    return decoder.documents(parsed, chunks, cuts, names), decoder
 
 
 @contextmanager

@@ -36,6 +36,21 @@ class Usage:
     request_characters: tuple[int, ...] = ()
 
 
+class DocumentErrors(Exception):
+    """Raised by ``predict`` when some documents failed and the rest succeeded.
+
+    ``results`` holds one span list per input (empty for a failed one) and
+    ``errors`` maps the index of each failed input to its reason. The worker
+    records the failures as failed documents without re-sending anything, so a
+    paid API is never called twice for documents that already succeeded.
+    """
+
+    def __init__(self, results: Sequence[list[Span]], errors: Mapping[int, str]) -> None:
+        super().__init__(f"{len(errors)} of {len(results)} documents failed")
+        self.results = list(results)
+        self.errors = dict(errors)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """One model of a suite: the adapter name and its options, plus the suite's schema.

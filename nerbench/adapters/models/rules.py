@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,6 +41,7 @@ from nerbench.types import Document, Span, TextInput
 OVERLAP_POLICIES = ("longest", "ruler", "regex")
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 _RULER, _REGEX = 0, 1  # candidate sources, the rank of a tie under ``longest``
+_MATCH_SPAN = re.Match.span
 
 
 @dataclass(frozen=True)
@@ -109,15 +111,18 @@ class RulesAdapter:
         self._requests += 1
         self._characters += sum(len(i.text) for i in inputs)
         docs = [self._spacy_input(i) for i in inputs]
+        rules = [(rule.pattern.finditer, rule.label) for rule in self._regex]
         results = []
         for inp, doc in zip(inputs, self._nlp.pipe(docs, batch_size=self.batch_size), strict=True):
+            text = inp.text
             if inp.tokens is None:
-                ruler = [(e.start_char, e.end_char, e.label_, _RULER) for e in doc.ents]
+                found = [(e.start_char, e.end_char, e.label_, _RULER) for e in doc.ents]
             else:
                 tokens = inp.tokens
-                ruler = [(tokens[e.start][0], tokens[e.end - 1][1], e.label_, _RULER) for e in doc.ents]
-            matches = [(*m, _REGEX) for rule in self._regex for m in _regex_matches(rule, inp.text)]
-            results.append(resolve_overlaps(inp.text, ruler + matches, self.overlap))
+                found = [(tokens[e.start][0], tokens[e.end - 1][1], e.label_, _RULER) for e in doc.ents]
+            for finditer, label in rules:
+                found += [(s, e, label, _REGEX) for s, e in map(_MATCH_SPAN, finditer(text)) if e > s]
+            results.append(resolve_overlaps(text, found, self.overlap))
         return results
 
     def usage(self) -> Usage:
@@ -172,6 +177,14 @@ def resolve_overlaps(text: str, candidates: Sequence[tuple[int, int, str, int]],
     ``regex`` that source first, then the same order. Whitespace at a span's edges
     is trimmed; a span left empty is dropped.
     """
+    ordered = sorted(candidates)
+    if all(a[1] <= b[0] for a, b in pairwise(ordered)):  # nothing overlaps (the usual case): trim each
+        spans = []
+        for start, end, label, _ in ordered:
+            start, end = _trim(text, start, end)
+            if start < end:
+                spans.append(Span(start, end, label))
+        return spans
     first = {"longest": None, "ruler": _RULER, "regex": _REGEX}[policy]
 
     def priority(c: tuple[int, int, str, int]) -> tuple[int, int, int, int]:
@@ -271,11 +284,9 @@ def _compile(item: tuple[Any, str], model: str) -> RegexRule:
     return RegexRule(entry["label"], compiled)
 
 
-def _regex_matches(rule: RegexRule, text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), rule.label) for m in rule.pattern.finditer(text) if m.end() > m.start()]
-
-
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    if start < end and not (text[start].isspace() or text[end - 1].isspace()):
+        return start, end
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -1,0 +1,148 @@
+"""Google Cloud Natural Language ``analyzeEntities`` (v1 or v2) through google-cloud-language.
+
+Every request asks for ``encoding_type=UTF32``, so offsets are code points; each
+entity's mentions become spans (end = begin + length of the mention text, the
+mention text kept as the surface). PROPER mentions are kept by default
+(``mentions: [PROPER, COMMON]`` keeps common nouns too). Google bills each
+request by its characters in 1,000-character units.
+
+Options: ``api_version`` (``v2`` default, or ``v1``), ``api_endpoint``,
+``transport`` (``grpc`` default, or ``rest``), ``credentials_file`` (a service
+account or authorized-user JSON file; default: Application Default Credentials,
+e.g. ``GOOGLE_APPLICATION_CREDENTIALS``), ``language_code``, ``mentions``, plus
+the shared remote options (``concurrency``, ``request_timeout_s``,
+``max_retries``, ``backoff_s``, ``max_backoff_s``). Credentials are read by
+google-auth only; nerbench never stores or logs them. Default label maps:
+``google-to-conll`` and ``google-to-general``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, ClassVar
+
+from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.remote import Meter, RemoteSettings, Retry, call_with_retries, http_retry, predict_each
+from nerbench.errors import ConfigError, MissingExtraError
+from nerbench.types import Document, Span, TextInput
+
+ENTITY_TYPES = frozenset(
+    {
+        "UNKNOWN", "PERSON", "LOCATION", "ORGANIZATION", "EVENT", "WORK_OF_ART", "CONSUMER_GOOD", "OTHER",
+        "PHONE_NUMBER", "ADDRESS", "DATE", "NUMBER", "PRICE",
+    }
+)  # fmt: skip
+MENTION_TYPES = ("PROPER", "COMMON")
+SCOPES = ["https://www.googleapis.com/auth/cloud-language", "https://www.googleapis.com/auth/cloud-platform"]
+
+
+def _retry(err: BaseException) -> Retry | None:
+    """429, 5xx (HTTP or their gRPC equivalents), dropped connections and timeouts are retried."""
+    code = getattr(err, "code", None)
+    if isinstance(code, int):
+        response = getattr(err, "response", None)
+        return http_retry(code, getattr(response, "headers", None))
+    names = {cls.__name__ for cls in type(err).__mro__}
+    if type(err).__module__.startswith(("requests", "urllib3")) and names & {"ConnectionError", "Timeout"}:
+        return Retry()
+    return None
+
+
+class GoogleLanguageAdapter:
+    """Google Cloud Natural Language entity analysis."""
+
+    family: ClassVar[str] = "google-language"
+    trains: ClassVar[bool] = False
+    requires: ClassVar[tuple[str, ...]] = ("google.cloud.language_v2",)
+    extra: ClassVar[str] = "google"
+    native_labels: ClassVar[frozenset[str] | None] = ENTITY_TYPES
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.settings = RemoteSettings.from_config(config)
+        self.api_version: str = config.option("api_version", "v2", kind=str)
+        self.transport: str = config.option("transport", "grpc", kind=str)
+        if self.api_version not in ("v1", "v2") or self.transport not in ("grpc", "rest"):
+            raise ConfigError(f"model {config.name!r}: api_version is v1 or v2, transport is grpc or rest")
+        self.endpoint: str | None = config.option("api_endpoint", None, kind=str)
+        self.credentials_file: str | None = config.option("credentials_file", None, kind=str)
+        self.language: str | None = config.option("language_code", None, kind=str)
+        mentions = config.option("mentions", ["PROPER"], kind=list)
+        if not mentions or any(m not in MENTION_TYPES for m in mentions):
+            raise ConfigError(f"model {config.name!r}: mentions is a list of {', '.join(MENTION_TYPES)}")
+        self.mentions = frozenset(str(m) for m in mentions)
+        self.meter = Meter("1,000-character unit")
+        self._client: Any = None
+        self._module: Any = None
+
+    @classmethod
+    def billing_requests(cls, text: str) -> list[int]:
+        """One request per document, billed by its characters."""
+        return [len(text)]
+
+    def load(self) -> None:
+        try:
+            import google.auth
+            from google.api_core.client_options import ClientOptions
+            from google.cloud import language_v1, language_v2
+        except ImportError:
+            raise MissingExtraError("google-cloud-language", "google") from None
+        if self.credentials_file:
+            credentials, _ = google.auth.load_credentials_from_file(self.credentials_file, scopes=SCOPES)
+        else:
+            credentials, _ = google.auth.default(scopes=SCOPES)
+        self._module = language_v1 if self.api_version == "v1" else language_v2
+        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        self._client = self._module.LanguageServiceClient(
+            credentials=credentials, transport=self.transport, client_options=options
+        )
+
+    def fit(self, documents: Sequence[Document]) -> None:
+        """The API does not train."""
+
+    def labels(self) -> frozenset[str]:
+        return ENTITY_TYPES
+
+    def predict(self, inputs: Sequence[TextInput]) -> list[list[Span]]:
+        if self._client is None:
+            raise RuntimeError("predict() before load()")
+        return predict_each([i.text for i in inputs], self._analyze, self.settings)
+
+    def _request(self, text: str) -> dict[str, Any]:
+        module = self._module
+        document: dict[str, Any] = {"content": text, "type_": module.Document.Type.PLAIN_TEXT}
+        if self.language:
+            document["language" if self.api_version == "v1" else "language_code"] = self.language
+        return {"document": document, "encoding_type": module.EncodingType.UTF32}
+
+    def _analyze(self, text: str) -> list[Span]:
+        request = self._request(text)
+        reply = call_with_retries(
+            lambda: self._client.analyze_entities(request=request, retry=None, timeout=self.settings.timeout_s),
+            _retry, self.settings,
+        )  # fmt: skip
+        self.meter.billed(len(text))
+        spans = []
+        for entity in reply.entities:
+            for mention in entity.mentions:
+                if mention.type_.name not in self.mentions:
+                    continue
+                content = mention.text.content
+                start = mention.text.begin_offset
+                spans.append(Span(start, start + len(content), entity.type_.name, content))
+        return sorted(spans, key=lambda s: (s.start, s.end))
+
+    def usage(self) -> Usage:
+        return self.meter.usage()
+
+    def fingerprint(self) -> str:
+        mentions = "+".join(sorted(self.mentions))
+        return f"google-language:{self.api_version}:{self.language or 'auto'}:{mentions}:{self.endpoint or 'google'}"
+
+    def describe(self) -> dict[str, str]:
+        try:
+            library = version("google-cloud-language")
+        except PackageNotFoundError:
+            library = "not installed"
+        return {"google-cloud-language": library, "api_version": self.api_version, "transport": self.transport}

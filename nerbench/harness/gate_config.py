@@ -1,0 +1,185 @@
+"""What the gate checks, from a suite's ``gate:`` block or the command line, and the one-model suite of ``--gold``.
+
+The ``gate:`` block::
+
+    gate:
+      min_f1: 0.5                  # global thresholds: every model on every dataset
+      max_p95_ms: 50
+      baseline: latest             # optional: a run id, a prefix, or latest
+      max_drop: 0.02               # F1 drop allowed against the baseline (significant drops only)
+      models:                      # thresholds for one model, or one model on one dataset
+        crf/finance:
+          min_f1: 0.8
+          min_label_f1: {TICKER: 0.9}
+
+A model SPEC on the command line is ``ADAPTER[:KEY=VALUE,KEY=VALUE...]`` (values read as YAML scalars, paths
+relative to the current directory) or the path of a YAML file holding one model entry of a suite.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nerbench.adapters.models import adapter_names
+from nerbench.errors import InputError
+from nerbench.harness.gate import METRICS, Check, DropCheck
+from nerbench.harness.suite import RUNNER_MODEL_KEYS, DataRef, DatasetSpec, ModelSpec, Settings, Suite
+from nerbench.harness.yamlfile import line_of, load_yaml
+from nerbench.labels import load_label_map
+
+THRESHOLDS = (*METRICS, "min_label_f1")
+# ADAPTER[:KEY=VALUE,...]; the adapter may itself be ``package.module:Class``, so options start at the first
+# colon followed by ``KEY=``.
+_SPEC = re.compile(r"^(.+?)(?::([A-Za-z_][A-Za-z0-9_]*=.*))?$")
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    """The checks to run and the baseline run to compare with (None: no regression check)."""
+
+    checks: tuple[Check | DropCheck, ...]
+    baseline: str | None = None
+
+
+def _number(value: Any, what: str, path: Path | None, node: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InputError(
+            f"gate: {what} must be a non-negative number, got {value!r}", path=path, line=line_of(node, key)
+        )
+    return float(value)
+
+
+def thresholds(
+    values: Mapping[str, Any], *, model: str | None, dataset: str | None, path: Path | None = None, node: Any = None
+) -> list[Check]:
+    """Checks from a mapping of threshold keys (``min_f1: 0.8``, ``min_label_f1: {ORG: 0.7}``, ...).
+
+    ``node`` is the YAML mapping the values were read from (for line numbers), when not ``values`` itself.
+    """
+    node = values if node is None else node
+    checks = []
+    for key, value in values.items():
+        if key not in THRESHOLDS:
+            raise InputError(
+                f"gate: unknown threshold {key!r}: use {', '.join(THRESHOLDS)}", path=path, line=line_of(node, key)
+            )
+        if key == "min_label_f1":
+            if not isinstance(value, Mapping) or not value:
+                raise InputError(
+                    "gate: min_label_f1 must map labels to F1 thresholds", path=path, line=line_of(node, key)
+                )
+            for label, x in value.items():
+                threshold = _number(x, f"min_label_f1 of {label}", path, value, label)
+                checks.append(Check(key, threshold, model, dataset, str(label)))
+        else:
+            checks.append(Check(key, _number(value, key, path, node, key), model, dataset))
+    return checks
+
+
+def _scope(name: str) -> tuple[str, str | None]:
+    model, _, dataset = str(name).partition("/")
+    return model, dataset or None
+
+
+def plan_from_block(gate: Mapping[str, Any], path: Path) -> GatePlan:
+    """The plan of a suite's ``gate:`` block; every problem names the suite file and line."""
+    if not gate:
+        raise InputError("the suite has no 'gate:' block: add one (see README, 'Gate')", path=path)
+    top = {k: v for k, v in gate.items() if k not in ("models", "baseline", "max_drop")}
+    checks: list[Check | DropCheck] = [*thresholds(top, model=None, dataset=None, path=path, node=gate)]
+    models = gate.get("models") or {}
+    if not isinstance(models, Mapping):
+        raise InputError("gate: 'models' must map model (or model/dataset) names to thresholds", path=path,
+                         line=line_of(gate, "models"))  # fmt: skip
+    for name, values in models.items():
+        if not isinstance(values, Mapping):
+            raise InputError(f"gate: thresholds of {name!r} must be a mapping", path=path, line=line_of(models, name))
+        model, dataset = _scope(name)
+        checks += thresholds(values, model=model, dataset=dataset, path=path)
+    baseline = gate.get("baseline")
+    if "max_drop" in gate or baseline is not None:
+        if baseline is None:
+            raise InputError("gate: max_drop needs a baseline run", path=path, line=line_of(gate, "max_drop"))
+        checks.append(DropCheck(_number(gate.get("max_drop", 0.0), "max_drop", path, gate, "max_drop")))
+    if not checks:
+        raise InputError("gate: the block sets no threshold", path=path, line=line_of(gate))
+    return GatePlan(tuple(checks), str(baseline) if baseline is not None else None)
+
+
+def plan_from_flags(flags: Mapping[str, float | None], label_f1: Sequence[str], baseline: str | None,
+                    max_drop: float | None) -> GatePlan:  # fmt: skip
+    """The plan of ``nerbench gate --gold``'s threshold flags (``label_f1`` items are ``LABEL=X``)."""
+    values: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
+    labels = {}
+    for item in label_f1:
+        label, sep, x = item.partition("=")
+        try:
+            labels[label.strip()] = float(x)
+        except ValueError:
+            raise InputError(f"--min-label-f1 {item!r}: write LABEL=X, e.g. ORG=0.7") from None
+        if not sep or not label.strip():
+            raise InputError(f"--min-label-f1 {item!r}: write LABEL=X, e.g. ORG=0.7")
+    if labels:
+        values["min_label_f1"] = labels
+    checks: list[Check | DropCheck] = [*thresholds(values, model=None, dataset=None)]
+    if max_drop is not None and baseline is None:
+        raise InputError("--max-drop needs --baseline RUN (or latest)")
+    if baseline is not None:
+        checks.append(DropCheck(max_drop or 0.0))
+    if not checks:
+        raise InputError("no check: pass at least one threshold (--min-f1, --max-p95-ms, ...) or --baseline")
+    return GatePlan(tuple(checks), baseline)
+
+
+def _scalar(text: str) -> Any:
+    value = yaml.safe_load(text) if text else ""
+    if isinstance(value, str) and value and Path(value).exists():
+        return str(Path(value).resolve())
+    return value
+
+
+def model_spec(spec: str, label_map: str | None = None) -> ModelSpec:
+    """A ModelSpec from ``ADAPTER[:KEY=VALUE,...]`` or a one-model YAML file."""
+    path = Path(spec)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        data, _ = load_yaml(path)
+        if not isinstance(data, Mapping) or "adapter" not in data:
+            raise InputError("a model file must be one mapping with at least 'adapter'", path=path)
+        entry = dict(data)
+    else:
+        match = _SPEC.match(spec)
+        adapter, rest = (match.group(1), match.group(2) or "") if match else (spec, "")
+        entry = {"adapter": adapter}
+        for item in filter(None, rest.split(",")):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise InputError(f"--model {spec!r}: options are KEY=VALUE, separated by commas")
+            entry[key.strip()] = _scalar(value.strip())
+    adapter = str(entry["adapter"])
+    if adapter not in adapter_names() and ":" not in adapter:
+        raise InputError(f"--model: unknown adapter {adapter!r}: use one of {', '.join(adapter_names())}")
+    name = str(entry.get("name") or adapter.rsplit(":", 1)[-1])
+    options = {k: v for k, v in entry.items() if k not in RUNNER_MODEL_KEYS}
+    chosen = label_map or entry.get("label_map")
+    maps = {"*": load_label_map(chosen)} if chosen else {}
+    return ModelSpec(name=name, adapter=adapter, options=options, label_maps=maps)
+
+
+def gold_suite(gold: Path, model: ModelSpec, *, train: Path | None = None, fmt: str = "auto") -> Suite:
+    """A one-model, one-dataset suite over a local gold file (built in memory, never written)."""
+    if not gold.exists():
+        raise InputError("gold file not found", path=gold)
+    if train is not None and not train.exists():
+        raise InputError("train file not found", path=train)
+    dataset = DatasetSpec(gold.stem, DataRef(gold.resolve(), fmt), DataRef(train.resolve(), fmt) if train else None, {})
+    raw = json.dumps({"gold": str(gold.resolve()), "train": str(train) if train else None, "adapter": model.adapter,
+                      "options": model.options}, sort_keys=True, default=str)  # fmt: skip
+    settings = Settings(latency_samples=20, warmup=2)
+    return Suite(f"gate-{gold.stem}", Path.cwd() / "gate", raw, {}, (dataset,), (model,), settings, {}, {})

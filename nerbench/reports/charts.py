@@ -1,0 +1,191 @@
+"""The report's charts: matplotlib (Agg) figures rendered to inline SVG strings.
+
+Text stays text (``svg.fonttype: none``) and matplotlib escapes it; ``$`` is escaped so a label such as
+``$AAPL`` is never read as mathtext.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from nerbench.reports.model import Board, Details, Row
+
+ERROR_CLASSES = (  # counts key, legend, colour
+    ("correct", "correct", "#4c9f70"),
+    ("label_error", "label error", "#e0a526"),
+    ("boundary_error", "boundary error", "#5b8fd6"),
+    ("label_boundary_error", "label + boundary", "#9b6bc4"),
+    ("spurious", "spurious", "#d6604d"),
+    ("missed", "missed", "#9a9a9a"),
+)
+NONE_LABEL = "(none)"
+_RC: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "nerbench", "font.size": 9, "axes.spines.top": False,
+       "axes.spines.right": False}  # fmt: skip
+
+
+def _t(text: object) -> str:
+    return str(text).replace("$", r"\$")
+
+
+def _svg(draw: Callable[[Figure], None], size: tuple[float, float]) -> str:
+    with plt.rc_context(_RC):  # type: ignore[arg-type]
+        fig = plt.figure(figsize=size)
+        try:
+            draw(fig)
+            fig.tight_layout()
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+        finally:
+            plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points no other point beats on both axes (lower x, higher y), sorted by x."""
+    front: list[tuple[float, float]] = []
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or y > front[-1][1]:
+            front.append((x, y))
+    return front
+
+
+def tradeoff(rows: Sequence[Row], attr: str, xlabel: str) -> str | None:
+    """F1 against a cost axis (p95 latency or USD per 1k documents) with the Pareto front; None if unmeasured."""
+    points = [(getattr(r, attr), r.f1, r.model) for r in rows if getattr(r, attr) is not None and r.f1 is not None]
+    if not points:
+        return None
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ax.scatter([p[0] for p in points], [p[1] for p in points], color="#3a6ea5", zorder=3)
+        for x, y, name in points:
+            ax.annotate(_t(name), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        front = pareto_front([(p[0], p[1]) for p in points])
+        ax.plot([p[0] for p in front], [p[1] for p in front], "--", color="#d6604d", label="Pareto front", zorder=2)
+        if min(p[0] for p in points) > 0 and max(p[0] for p in points) / min(p[0] for p in points) > 50:
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("F1")
+        ax.legend(loc="lower right", fontsize=8)
+
+    return _svg(draw, (5.2, 3.4))
+
+
+def f1_intervals(rows: Sequence[Row]) -> str | None:
+    """Horizontal F1 bars with their 95% confidence intervals."""
+    scored = [r for r in rows if r.f1 is not None][::-1]
+    if not scored:
+        return None
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ys = range(len(scored))
+        lo = [(r.f1 or 0) - (r.f1_ci[0] if r.f1_ci else r.f1 or 0) for r in scored]
+        hi = [(r.f1_ci[1] if r.f1_ci else r.f1 or 0) - (r.f1 or 0) for r in scored]
+        ax.barh(list(ys), [r.f1 or 0 for r in scored], xerr=[lo, hi], color="#3a6ea5", capsize=3)
+        ax.set_yticks(list(ys), [_t(r.model) for r in scored])
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("F1 (95% CI)")
+
+    return _svg(draw, (5.2, 0.5 + 0.35 * len(scored)))
+
+
+def error_breakdown(rows: Sequence[Row]) -> str | None:
+    """Stacked bars: where each model's predictions and gold spans went."""
+    rows = [r for r in rows if r.counts][::-1]
+    if not rows:
+        return None
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        left = [0.0] * len(rows)
+        for key, legend, colour in ERROR_CLASSES:
+            values = [float(r.counts.get(key, 0)) for r in rows]
+            ax.barh(range(len(rows)), values, left=left, color=colour, label=legend)
+            left = [a + b for a, b in zip(left, values, strict=True)]
+        ax.set_yticks(list(range(len(rows))), [_t(r.model) for r in rows])
+        ax.set_xlabel("spans")
+        ax.legend(ncol=3, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+
+    return _svg(draw, (5.2, 1.4 + 0.35 * len(rows)))
+
+
+def label_heatmap(rows: Sequence[Row]) -> str | None:
+    """Per-label F1, models x labels."""
+    rows = [r for r in rows if r.per_label]
+    labels = sorted({label for r in rows for label in r.per_label})
+    if not rows or not labels:
+        return None
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        grid = [[r.per_label.get(label) for label in labels] for r in rows]
+        ax.imshow([[v if v is not None else 0.0 for v in line] for line in grid], cmap="RdYlGn", vmin=0, vmax=1)
+        for i, line in enumerate(grid):
+            for j, v in enumerate(line):
+                ax.text(j, i, "—" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(list(range(len(labels))), [_t(label) for label in labels], rotation=30, ha="right")
+        ax.set_yticks(list(range(len(rows))), [_t(r.model) for r in rows])
+
+    return _svg(draw, (1.6 + 0.7 * len(labels), 0.9 + 0.4 * len(rows)))
+
+
+def confusion_counts(details: Details) -> Counter[tuple[str, str]]:
+    """(gold label, predicted label) counts over overlapping spans; missed -> predicted (none), spurious -> gold."""
+    pairs: Counter[tuple[str, str]] = Counter()
+    for _doc, _g, _p, klass, gold, pred in (i[:6] for i in details.instances):
+        if klass in ("COR", "TYPE", "BND", "BND_TYPE"):
+            pairs[(str(gold), str(pred))] += 1
+        elif klass == "MIS":
+            pairs[(str(gold), NONE_LABEL)] += 1
+        elif klass == "SPU":
+            pairs[(NONE_LABEL, str(pred))] += 1
+    return pairs
+
+
+def confusion(details: Details, model: str) -> str | None:
+    """Gold label (rows) vs predicted label (columns) for one model."""
+    pairs = confusion_counts(details)
+    if not pairs:
+        return None
+    gold = [*sorted({g for g, _ in pairs} - {NONE_LABEL}), NONE_LABEL]
+    pred = [*sorted({p for _, p in pairs} - {NONE_LABEL}), NONE_LABEL]
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        grid = [[pairs.get((g, p), 0) for p in pred] for g in gold]
+        ax.imshow(grid, cmap="Blues")
+        for i, line in enumerate(grid):
+            for j, v in enumerate(line):
+                ax.text(j, i, str(v) if v else "", ha="center", va="center", fontsize=7)
+        ax.set_xticks(list(range(len(pred))), [_t(p) for p in pred], rotation=30, ha="right")
+        ax.set_yticks(list(range(len(gold))), [_t(g) for g in gold])
+        ax.set_xlabel(_t(f"predicted by {model}"))
+        ax.set_ylabel("gold")
+
+    return _svg(draw, (1.8 + 0.55 * len(pred), 1.2 + 0.4 * len(gold)))
+
+
+def board_charts(board: Board, details: Details | None) -> dict[str, str]:
+    """Every chart of one dataset that has data, by title."""
+    rows = [r for r in board.rows if r.status == "done"]
+    best = rows[0].model if rows else ""
+    charts = {
+        "F1 vs p95 latency": tradeoff(rows, "p95_ms", "p95 latency (ms per document)"),
+        "F1 vs cost per 1k documents": tradeoff(rows, "usd_per_1k", "USD per 1k documents"),
+        "F1 with 95% confidence intervals": f1_intervals(rows),
+        "Error breakdown": error_breakdown(rows),
+        "Per-label F1": label_heatmap(rows),
+        f"Label confusion of the most accurate model ({best})": confusion(details, best) if details else None,
+    }
+    return {title: svg for title, svg in charts.items() if svg}

@@ -1,0 +1,136 @@
+"""The LLM adapter: grounding (property-tested) and ``nerbench run`` against a local chat-completions server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nerbench.adapters.models.llm import ground, grounded_spans, parse_reply
+from nerbench.harness.estimate import estimate_suite
+from nerbench.harness.suite import load_suite
+from tests.harness.conftest import cell
+from tests.servers.cloud_suite import PLANTED_SECRET, TEXTS, assert_no_secret, predictions, run, write_suite
+from tests.servers.openai_chat import ChatService
+
+PRICE = {"kind": "tokens", "unit": "token", "usd_per_1m_input_tokens": 2000.0, "usd_per_1m_output_tokens": 8000.0}
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s.strip()).lower()
+
+
+# ---- grounding, property-tested
+_text = st.text(alphabet=st.sampled_from(list("abAB Zü🙂\n\t.")), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_text, surface=st.text(alphabet=st.sampled_from(list("abAB Zü🙂\n\t.x")), max_size=8), n=st.integers(1, 3))
+def test_every_entity_is_grounded_in_the_text_or_invalid(text: str, surface: str, n: int) -> None:
+    (span,) = grounded_spans(text, [{"text": surface, "label": "PER", "occurrence": n}])
+    if span.start == span.end == 0:  # invalid by construction: the scorer counts it against precision
+        assert span.surface == surface
+        assert surface not in text[1:] or text.count(surface) < n or not surface
+        return
+    assert 0 <= span.start < span.end <= len(text)
+    assert span.surface == text[span.start : span.end]
+    assert span.surface == surface or _norm(span.surface) == _norm(surface)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_text, data=st.data())
+def test_an_exact_substring_is_found_at_its_occurrence(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, max(0, len(text) - 1)))
+    end = data.draw(st.integers(start + 1, len(text) + 1)) if text else 1
+    surface = text[start:end]
+    if not surface:
+        return
+    occurrence = sum(1 for i in range(start + 1) if text.startswith(surface, i))
+    assert ground(text, surface, occurrence) == (start, start + len(surface))
+
+
+def test_normalised_matches_respect_the_occurrence() -> None:
+    text = "Ada  Lovelace met ada\nlovelace."
+    assert ground(text, "ada lovelace", 1) == (0, len("Ada  Lovelace"))
+    assert ground(text, "ADA LOVELACE", 2) == (text.index("ada\n"), len(text) - 1)
+    assert ground(text, "ada lovelace", 3) is None
+
+
+def test_unparseable_replies_are_errors_and_fences_are_allowed() -> None:
+    assert parse_reply('```json\n{"entities": []}\n```') == []
+    for bad in ("Sure, here you go", '{"items": []}', "[1, 2]"):
+        with pytest.raises(ValueError):
+            parse_reply(bad)
+
+
+# ---- end to end
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatService]:
+    monkeypatch.setenv("LOCAL_LLM_KEY", PLANTED_SECRET)
+    service = ChatService(api_key=PLANTED_SECRET)
+    service.start()
+    yield service
+    service.stop()
+
+
+def _model(server: ChatService, **options: object) -> dict[str, object]:
+    return {
+        "name": "llm-test", "adapter": "llm", "base_url": f"{server.url}/v1", "model": "local-model",
+        "api_key_env": "LOCAL_LLM_KEY", "backoff_s": 0.01, "max_backoff_s": 0.05, **options,
+    }  # fmt: skip
+
+
+def test_spans_tokens_and_cost(server: ChatService, tmp_path: Path) -> None:
+    texts = [*TEXTS, "HALLUCINATE Ada Lovelace", "lowercase: Ada Lovelace in Zürich and Ada Lovelace."]
+    suite = write_suite(tmp_path, _model(server), texts=texts, pricing={"llm-test": PRICE})
+    doc = run(tmp_path, suite)
+    result = cell(doc, "llm-test", "gold")
+    counts = result["metrics"]["counts"]
+    assert (counts["correct"], counts["gold"], counts["invalid"]) == (counts["gold"], counts["gold"], 1)
+    assert predictions(tmp_path, "llm-test")[f"d{len(TEXTS)}"]["invalid"][0]["text"] == "Charles Babbage"
+    assert result["usage"]["input_tokens"] == server.prompt_tokens
+    assert result["usage"]["output_tokens"] == server.completion_tokens
+    usd = server.prompt_tokens * 0.002 + server.completion_tokens * 0.008
+    assert result["cost"]["usd"] == pytest.approx(usd) and result["cost"]["basis"] == "tokens"
+    assert server.bodies[0]["response_format"]["type"] == "json_schema"  # type: ignore[index]
+    (row,) = estimate_suite(load_suite(suite))
+    assert row["usd"] is None and "tokens" in row["basis"]  # known only from the server's usage
+    assert_no_secret(tmp_path, doc["_proc"])
+
+
+def test_retries_failures_and_malformed_replies(server: ChatService, tmp_path: Path) -> None:
+    server.throttle_first, server.fail_first = 2, 2
+    texts = [*TEXTS[:3], "GARBLE Ada Lovelace", "BOOM Alan Turing"]
+    result = cell(run(tmp_path, write_suite(tmp_path, _model(server, max_retries=4), texts=texts)), "llm-test", "gold")
+    assert result["failures"]["failed_docs"] == 2
+    preds = predictions(tmp_path, "llm-test")
+    assert "unparseable reply" in preds["d3"]["error"] and "500" in preds["d4"]["error"]
+    assert all("error" not in preds[f"d{i}"] for i in range(3))
+    assert result["metrics"]["counts"]["correct"] == sum(len(preds[f"d{i}"]["spans"]) for i in range(3))
+
+
+def test_slow_replies_time_out_and_are_retried(server: ChatService, tmp_path: Path) -> None:
+    server.slow_first, server.slow_s = 1, 2.0
+    model = _model(server, request_timeout_s=0.5, concurrency=1)
+    result = cell(run(tmp_path, write_suite(tmp_path, model, texts=TEXTS[:2])), "llm-test", "gold")
+    assert result["failures"]["failed_docs"] == 0 and result["metrics"]["micro"]["f1"] == 1.0
+    assert len(server.requests) == 3
+
+
+def test_few_shot_examples_come_from_the_train_split(server: ChatService, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, _model(server, few_shot=2), texts=TEXTS[:2], train_texts=TEXTS[2:])
+    cell(run(tmp_path, suite), "llm-test", "gold")
+    messages = server.bodies[0]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]  # type: ignore[index, union-attr]
+
+
+def test_max_cost_stops_sending_once_billed_tokens_reach_it(server: ChatService, tmp_path: Path) -> None:
+    texts = [f"Ada Lovelace wrote note {i} in Zürich." for i in range(12)]
+    suite = write_suite(tmp_path, _model(server), texts=texts, pricing={"llm-test": PRICE})
+    result = cell(run(tmp_path, suite, "--max-cost", "0.5"), "llm-test", "gold")
+    assert result["status"] == "failed" and "billed cost reached --max-cost" in result["failures"]["error"]
+    assert 0 < len(server.requests) < len(texts)

@@ -1,0 +1,89 @@
+"""The quickstart report opened in headless Chromium: loads cleanly, shows every model and chart, escapes text."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.harness.conftest import REPO, nerbench
+
+# The quickstart models that need no download or fine-tuning (the suite also lists spaCy and a fine-tuned model).
+FAST = ("--models", "rules-general,rules-finance,crf")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic", "--enable-logging=stderr", "--v=0",
+         "--window-size=1400,2400"]  # fmt: skip
+XSS = ['<script>document.title="pwned"</script>', '"><img src=x onerror="document.title=\'pwned\'">']
+
+
+def open_in_chromium(page: Path, profile: Path, *, screenshot: Path | None = None) -> tuple[str, list[str]]:
+    """The DOM after scripts ran, and the page's console messages (Chromium logs them as CONSOLE lines)."""
+    args = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]
+    what = [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+    proc = subprocess.run([*args, *what, page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    return proc.stdout, console
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("quickstart")
+    nerbench("run", REPO / "suites/quickstart.yaml", *FAST, "--out", work / "run", "--store", work / "db", cwd=work)
+    return work / "run"
+
+
+def test_the_quickstart_report_loads_cleanly_with_every_model_and_chart(quickstart: Path, tmp_path: Path) -> None:
+    page = quickstart / "report.html"
+    assert (quickstart / "report.md").exists()
+    dom, console = open_in_chromium(page, tmp_path / "profile")
+    assert console == []
+    document = json.loads((quickstart / "results.json").read_text(encoding="utf-8"))
+    leaderboard_models = set(re.findall(r'<tr class="model-row[^"]*" data-model="([^"]+)"', dom))
+    assert leaderboard_models == {c["model"] for c in document["cells"]}
+    for title in ("F1 vs p95 latency", "F1 vs cost per 1k documents", "Error breakdown", "Per-label F1",
+                  "F1 with 95% confidence intervals", "Label confusion"):  # fmt: skip
+        assert dom.count(title) == 2, title  # one per dataset
+    assert dom.count("<svg") >= 12
+    assert "Most accurate" in dom and "Build or buy" in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "quickstart-report.png"
+    shot.unlink(missing_ok=True)
+    open_in_chromium(page, tmp_path / "profile2", screenshot=shot)
+    assert shot.stat().st_size > 10_000
+
+
+def _xss_run(work: Path) -> Path:
+    docs = []
+    for i in range(8):
+        name = ["Ada Lovelace", "Alan Turing"][i % 2]
+        text = f"{name} wrote {XSS[i % 2]} on day {i}."
+        docs.append({"id": f"x{i}", "text": text, "spans": [{"start": 0, "end": len(name), "label": "PER"}]})
+    gold = work / "xss.jsonl"
+    gold.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    suite = {"name": "xss", "datasets": [{"name": "xss", "path": str(gold), "train": str(gold)}],
+             "models": [{"name": "crf", "adapter": "crf", "max_iterations": 20}],
+             "settings": {"latency_samples": 3, "warmup": 1, "bootstrap": 100}}  # fmt: skip
+    (work / "suite.yaml").write_text(yaml.safe_dump(suite), encoding="utf-8")
+    nerbench("run", work / "suite.yaml", "--out", work / "run", "--store", work / "db", cwd=work)
+    return work / "run"
+
+
+def test_document_text_with_html_is_shown_as_text_and_never_run(tmp_path: Path) -> None:
+    run = _xss_run(tmp_path)
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert XSS[0] not in html and XSS[1] not in html
+    dom, console = open_in_chromium(run / "report.html", tmp_path / "profile")
+    assert console == []
+    assert "<title>nerbench — xss" in dom and "pwned" not in dom.split("</title>")[0]
+    assert '<img src="x"' not in dom and "<img src=x" not in dom
+    assert '&lt;script&gt;document.title="pwned"&lt;/script&gt;' in dom
+    assert '"&gt;&lt;img src=x onerror="document.title=\'pwned\'"&gt;' in dom
