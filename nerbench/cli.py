@@ -19,16 +19,13 @@ from rich.table import Table
 
 from nerbench import __version__
 from nerbench.adapters.data import formats, read_corpus, write_documents
-from nerbench.cli_views import RunProgress, catalog_row, describe_adapters, load_catalog, print_summary
 from nerbench.errors import NerbenchError
 from nerbench.evaluation import evaluate_files
-from nerbench.harness.estimate import estimate_suite
-from nerbench.harness.loading import load_datasets
-from nerbench.harness.rundir import results_document, write_run_dir
-from nerbench.harness.runner import RunOptions, run_suite
 from nerbench.harness.store import DEFAULT_STORE
-from nerbench.harness.suite import load_suite
 from nerbench.labels import load_label_map
+
+# Commands import the runner, the report and the views they need inside their bodies:
+# `nerbench score` stays quick to start.
 
 app = typer.Typer(
     name="nerbench",
@@ -197,6 +194,12 @@ def run(
     max_cost: Annotated[float | None, typer.Option(help="Stop sending once billed cost reaches this many USD.")] = None,
 ) -> None:
     """Run a suite: every model over every dataset, scored, timed and costed; writes a run directory."""
+    from nerbench.cli_views import RunProgress, print_summary
+    from nerbench.harness.loading import load_datasets
+    from nerbench.harness.rundir import results_document, write_run_dir
+    from nerbench.harness.runner import RunOptions, run_suite
+    from nerbench.harness.suite import load_suite
+
     suite = load_suite(suite_file).select(models=_split(models), datasets=_split(datasets))
     options = RunOptions(
         store=store, out_dir=out_dir, limit=limit, resume=resume, use_cache=not no_cache, max_cost_usd=max_cost
@@ -273,11 +276,14 @@ def gate(
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """Fail CI when a model misses its thresholds or drops significantly: exit 0 pass, 1 fail, 2 bad input."""
+    from nerbench.cli_views import RunProgress
     from nerbench.errors import InputError
     from nerbench.harness.gate import junit_xml, line, markdown_summary
     from nerbench.harness.gate_config import gold_suite, model_spec, plan_from_block, plan_from_flags
     from nerbench.harness.gate_run import run_gate
     from nerbench.harness.rundir import atomic_write
+    from nerbench.harness.runner import RunOptions
+    from nerbench.harness.suite import load_suite
 
     if (suite_file is None) == (gold is None) or (gold is not None and model is None):
         raise InputError("give either a SUITE with a gate: block, or --gold FILE --model SPEC")
@@ -327,6 +333,8 @@ def runs_command(store: StoreOpt = DEFAULT_STORE) -> None:
 @app.command("models")
 def models_command() -> None:
     """List the model adapters, whether their extra is installed, and their native labels where known."""
+    from nerbench.cli_views import describe_adapters
+
     table = Table(title="Model adapters", title_justify="left")
     for column in ("adapter", "family", "installed", "native labels"):
         table.add_column(column)
@@ -338,6 +346,8 @@ def models_command() -> None:
 @app.command("datasets")
 def datasets_command() -> None:
     """List the gold-data readers and the catalog of public benchmarks."""
+    from nerbench.cli_views import catalog_row, load_catalog
+
     table = Table(title="Gold-data formats", title_justify="left")
     for column in ("format", "extensions", "description"):
         table.add_column(column)
@@ -360,6 +370,9 @@ def estimate(
     limit: Annotated[int | None, typer.Option(help="Only the first N documents of each dataset.")] = None,
 ) -> None:
     """Documents, characters, billing units and dollars per model, before anything is sent."""
+    from nerbench.harness.estimate import estimate_suite
+    from nerbench.harness.suite import load_suite
+
     suite = load_suite(suite_file)
     table = Table(title=f"Estimate for {suite.name}", title_justify="left")
     for column in ("model", "dataset", "documents", "characters", "units", "USD", "basis"):
