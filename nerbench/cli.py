@@ -278,10 +278,10 @@ def gate(
     """Fail CI when a model misses its thresholds or drops significantly: exit 0 pass, 1 fail, 2 bad input."""
     from nerbench.cli_views import RunProgress
     from nerbench.errors import InputError
+    from nerbench.fileio import atomic_write
     from nerbench.harness.gate import junit_xml, line, markdown_summary
     from nerbench.harness.gate_config import gold_suite, model_spec, plan_from_block, plan_from_flags
     from nerbench.harness.gate_run import run_gate
-    from nerbench.harness.rundir import atomic_write
     from nerbench.harness.runner import RunOptions
     from nerbench.harness.suite import load_suite
 

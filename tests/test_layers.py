@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nerbench"
 LAYERS: list[tuple[str, int]] = [
     ("nerbench.types", 0),
     ("nerbench.errors", 0),
+    ("nerbench.fileio", 0),
     ("nerbench.labels", 1),
     ("nerbench.tagging", 1),
     ("nerbench.adapters", 2),

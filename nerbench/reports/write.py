@@ -6,7 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-from nerbench.harness.rundir import CSV_COLUMNS, atomic_write, csv_rows
+from nerbench.fileio import atomic_write
+from nerbench.harness.rundir import CSV_COLUMNS, csv_rows
 from nerbench.reports.compare import changes as compare_runs
 from nerbench.reports.html import render_report
 from nerbench.reports.markdown import render_markdown

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import bisect
 import gc
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from pathlib import Path
 from nerbench.adapters.data import tokencols
 from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans, read_text
 from nerbench.errors import InputError
+from nerbench.fileio import atomic_write
 from nerbench.tagging import TagError, chunks_to_tags, split_tag
 from nerbench.types import Document, Span
 
@@ -169,9 +169,7 @@ class ConllFormat:
         for doc in documents:
             lines.extend(_document_lines(doc, path))
             lines.append("")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("\n".join(lines) + "\n" if lines else "", encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, "\n".join(lines) + "\n" if lines else "")
 
 
 def _writable_tokens(doc: Document, spans: Sequence[Span]) -> list[tuple[int, int]]:

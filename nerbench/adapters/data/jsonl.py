@@ -24,8 +24,6 @@ Writing
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from typing import Any
 
 from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans, read_text
 from nerbench.errors import InputError
+from nerbench.fileio import atomic_write
 from nerbench.types import Document, Span
 
 _SKIPPED_ANSWERS = ("reject", "ignore")
@@ -218,19 +217,6 @@ def _first_line(path: Path, limit: int = 64 << 20) -> str:
     return ""
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` through a temporary file in the same folder and a rename; errors raise."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _document_line(doc: Document, path: Path) -> str:
     checked_spans(doc.text, doc.spans, path=path, line=None, overlaps="allow")
     obj: dict[str, Any] = {
@@ -277,7 +263,7 @@ class JsonlFormat:
         """Write one JSON object per document (atomically)."""
         path = Path(path)
         lines = [_document_line(doc, path) for doc in documents]
-        atomic_write_text(path, "".join(line + "\n" for line in lines))
+        atomic_write(path, "".join(line + "\n" for line in lines))
 
 
 FORMAT = JsonlFormat()
