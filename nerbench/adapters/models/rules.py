@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.tokenize import spacy_doc_from_tokens
 from nerbench.errors import ConfigError, InputError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
@@ -156,17 +157,7 @@ class RulesAdapter:
 
     def _spacy_input(self, inp: TextInput) -> Any:
         """The text, or a ``Doc`` of the gold tokens (spaces where the text has any gap)."""
-        if inp.tokens is None:
-            return inp.text
-        from spacy.tokens import Doc
-
-        tokens = inp.tokens
-        for i, (start, end) in enumerate(tokens):
-            if not 0 <= start < end <= len(inp.text) or (i and start < tokens[i - 1][1]):
-                raise InputError(f"input {inp.id!r}: gold token {i} ({start}, {end}) is empty, out of order or range")
-        words = [inp.text[s:e] for s, e in tokens]
-        spaces = [tokens[i + 1][0] > end for i, (_, end) in enumerate(tokens[:-1])] + [False] * bool(tokens)
-        return Doc(self._nlp.vocab, words=words, spaces=spaces)
+        return inp.text if inp.tokens is None else spacy_doc_from_tokens(self._nlp.vocab, inp)
 
 
 def resolve_overlaps(text: str, candidates: Sequence[tuple[int, int, str, int]], policy: str) -> list[Span]:

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
+
+from nerbench.errors import InputError
+from nerbench.types import TextInput
 
 Token = tuple[int, int]
 
@@ -99,3 +103,19 @@ def _breaks_after(text: str, tokens: Sequence[Token], i: int) -> bool:
         return True
     before = text[tokens[i - 1][0] : tokens[i - 1][1]]
     return not ((len(before) == 1 and before.isalpha()) or "." in before or before.lower() in _ABBREVIATIONS)
+
+
+def spacy_doc_from_tokens(vocab: Any, inp: TextInput) -> Any:
+    """A spaCy ``Doc`` of an input's gold tokens (a space wherever the text has a gap between two).
+
+    Entity offsets must then be mapped back through the gold token offsets, not ``Doc.text``.
+    """
+    from spacy.tokens import Doc
+
+    tokens = inp.tokens or ()
+    for i, (start, end) in enumerate(tokens):
+        if not 0 <= start < end <= len(inp.text) or (i and start < tokens[i - 1][1]):
+            raise InputError(f"input {inp.id!r}: gold token {i} ({start}, {end}) is empty, out of order or range")
+    words = [inp.text[s:e] for s, e in tokens]
+    spaces = [tokens[i + 1][0] > end for i, (_, end) in enumerate(tokens[:-1])] + [False] * bool(tokens)
+    return Doc(vocab, words=words, spaces=spaces)
