@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
-from nerbench.adapters.models.tokenize import Token, clean_tokens, sentences, split_at, word_spans
+from nerbench.adapters.models.tokenize import Token, clean_tokens, input_tokens, sentences, split_at, word_spans
 from nerbench.errors import ConfigError, InputError, MissingExtraError
 from nerbench.tagging import chunks_to_tags, tags_to_chunks
 from nerbench.types import Document, Span, TextInput
@@ -183,7 +183,7 @@ class CrfAdapter:
 
     def _predict_one(self, inp: TextInput) -> list[Span]:
         text = inp.text
-        tokens = _input_tokens(inp)
+        tokens = input_tokens(inp)
         ranges = sentences(text, tokens) if self.split_sentences else [(0, len(tokens))]
         spans = []
         for first, end in ranges:
@@ -275,15 +275,6 @@ def _own_features(word: str) -> Features:
 def _context_features(word: str, offset: int) -> Features:
     own = {"lower": word.lower(), "suffix3": word[-3:], "shape": word_shape(word), **_flags(word)}
     return {f"{offset:+d}:{k}": v for k, v in own.items()}
-
-
-def _input_tokens(inp: TextInput) -> list[Token]:
-    if inp.tokens is None:
-        return word_spans(inp.text)
-    try:
-        return clean_tokens(inp.text, inp.tokens)
-    except ValueError as err:
-        raise InputError(f"input {inp.id!r}: {err}") from None
 
 
 def _non_overlapping(spans: Sequence[Span]) -> list[Span]:

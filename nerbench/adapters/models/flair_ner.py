@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
 from nerbench.adapters.models.model_files import library_version, model_identity, resolve_device
-from nerbench.adapters.models.tokenize import Token, clean_tokens, sentences, word_spans
-from nerbench.errors import ConfigError, InputError, MissingExtraError
+from nerbench.adapters.models.tokenize import Token, input_tokens, sentences
+from nerbench.errors import ConfigError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
 _NOT_ENTITY = frozenset({"O", "<unk>", "<START>", "<STOP>", ""})
@@ -77,7 +77,7 @@ class FlairAdapter:
         self._characters += sum(len(i.text) for i in inputs)
         batch: list[tuple[int, list[Token], Any]] = []
         for i, inp in enumerate(inputs):
-            tokens = _input_tokens(inp)
+            tokens = input_tokens(inp)
             ranges = sentences(inp.text, tokens) if self.split_sentences else [(0, len(tokens))]
             for first, end in ranges:
                 if end > first:
@@ -106,12 +106,3 @@ class FlairAdapter:
             info["labels"] = ", ".join(sorted(self.labels()))
             info["embeddings"] = type(self._tagger.embeddings).__name__
         return info
-
-
-def _input_tokens(inp: TextInput) -> list[Token]:
-    if inp.tokens is None:
-        return word_spans(inp.text)
-    try:
-        return clean_tokens(inp.text, inp.tokens)
-    except ValueError as err:
-        raise InputError(f"input {inp.id!r}: {err}") from None
