@@ -13,14 +13,15 @@ Requests: ``{"op": "init", "config": {...}}``, ``fingerprint``, ``load``,
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
+
+import orjson
 
 from nerbench.adapters.data import read_corpus
 from nerbench.adapters.models import ModelAdapter, ModelConfig, create_adapter
@@ -149,30 +150,39 @@ class Worker:
         return {}
 
 
-def serve(inp: TextIO, out: TextIO) -> None:
+def serve(inp: BinaryIO, out: BinaryIO) -> None:
     """Answer requests until EOF or ``shutdown``."""
     worker = Worker()
     for line in inp:
         if not line.strip():
             continue
         try:
-            request = json.loads(line)
-        except json.JSONDecodeError as err:
+            request = orjson.loads(line)
+        except orjson.JSONDecodeError as err:
             reply: dict[str, Any] = {"ok": False, "error": f"bad request: {err}"}
             request = {}
         else:
-            reply = worker.handle(request)
-        out.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            reply = worker.handle(request) if isinstance(request, dict) else {"ok": False, "error": "bad request"}
+            request = request if isinstance(request, dict) else {}
+        out.write(_encode(reply))
         out.flush()
         if request.get("op") == "shutdown":
             return
 
 
+def _encode(reply: dict[str, Any]) -> bytes:
+    """One reply line; a reply that cannot be encoded (an adapter's odd value) becomes an error reply."""
+    try:
+        return orjson.dumps(reply, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError as err:
+        return orjson.dumps({"ok": False, "error": f"reply not JSON: {err}"}, option=orjson.OPT_APPEND_NEWLINE)
+
+
 def main() -> None:
-    protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # libraries that print (even from C) write to stderr, not into the protocol
     sys.stdout = sys.stderr
-    serve(sys.stdin, protocol_out)
+    serve(sys.stdin.buffer, protocol_out)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import selectors
@@ -14,6 +13,8 @@ import tempfile
 import threading
 import time
 from typing import Any
+
+import orjson
 
 
 class WorkerFailure(Exception):
@@ -63,7 +64,7 @@ class WorkerProcess:
         if self._writer is None:
             self._writer = threading.Thread(target=self._write_loop, daemon=True)
             self._writer.start()
-        self._outbox.put((json.dumps({"op": op, **payload}, ensure_ascii=False) + "\n").encode("utf-8"))
+        self._outbox.put(orjson.dumps({"op": op, **payload}, option=orjson.OPT_APPEND_NEWLINE))
 
     def _write_loop(self) -> None:
         assert self.proc.stdin is not None
@@ -76,7 +77,7 @@ class WorkerProcess:
 
     def receive(self, *, timeout: float, op: str = "request") -> dict[str, Any]:
         """The next reply; WorkerFailure when the worker is gone or too slow, WorkerError when it failed."""
-        reply = json.loads(self._read_line(timeout, op))
+        reply = orjson.loads(self._read_line(timeout, op))
         if not reply.get("ok"):
             raise WorkerError(reply.get("error", "unknown error"))
         return dict(reply)
