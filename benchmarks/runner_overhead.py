@@ -95,12 +95,21 @@ def rules_library(docs: list[Document]) -> Callable[[], Any]:
     return run
 
 
+def cold_crf_features() -> None:
+    """Empty the CRF featuriser's word caches, as they are in a new worker process."""
+    from nerbench.adapters.models.crf import _context_features, _own_features
+
+    _own_features.cache_clear()
+    _context_features.cache_clear()
+
+
 def crf_library(docs: list[Document], model_file: Path) -> Callable[[], Any]:
     import pycrfsuite
 
     from nerbench.adapters.models.crf import sentence_features
     from nerbench.adapters.models.tokenize import sentences, word_spans
 
+    cold_crf_features()
     tagger = pycrfsuite.Tagger()
     tagger.open(str(model_file))
 
@@ -244,6 +253,12 @@ def main() -> int:
             adapter.load()
             return adapter_loop(adapter, docs)
 
+        def fresh_crf() -> Callable[[], Any]:
+            adapter = create_adapter(ModelConfig("crf", "crf", {"model": str(model_file)}, cache_dir=cache))
+            adapter.load()
+            cold_crf_features()
+            return adapter_loop(adapter, docs)
+
         families: list[tuple[str, Any, Any, dict[str, Any]]] = [
             (
                 "rules",
@@ -251,7 +266,12 @@ def main() -> int:
                 fresh_rules,
                 {"name": "rules", "adapter": "rules", **rules_opts},
             ),
-            ("crf", crf_library(docs, model_file), adapter_loop(crf, docs), {"name": "crf", "adapter": "crf"}),
+            (
+                "crf",
+                lambda: crf_library(docs, model_file),  # the featuriser's word caches start empty, as in a new worker
+                fresh_crf,
+                {"name": "crf", "adapter": "crf"},
+            ),
         ]
         wanted = set(args.families.split(","))
         families = [f for f in families if f[0] in wanted]
@@ -269,7 +289,7 @@ def main() -> int:
             tf_dir = next(cache.glob("transformers-ft-*"))
             families.append(("transformers", transformers_library(tdocs, tf_dir), adapter_loop(tf, tdocs), tf_model))
         for name, library, adapter, model in families:
-            fresh = name == "rules"
+            fresh = name in ("rules", "crf")
             lib_s = timed(library, args.repeat, fresh=fresh)
             adapter_s = timed(adapter, args.repeat, fresh=fresh)
             data = work / ("tdocs.jsonl" if name == "transformers" else "docs.jsonl")

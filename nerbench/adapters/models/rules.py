@@ -14,7 +14,6 @@ Options:
 - ``phrase_matcher_attr``: the token attribute phrase patterns match on (``LOWER``
   for case-insensitive phrases); default spaCy's ``ORTH``.
 - ``language``: the ``spacy.blank`` language whose tokenizer is used (default ``en``).
-- ``batch_size``: ``nlp.pipe`` batch size (default 256).
 
 With gold tokens, the spaCy ``Doc`` is built from them and entity offsets are taken
 from the gold token offsets, so any whitespace between tokens maps back exactly.
@@ -72,10 +71,8 @@ class RulesAdapter:
             )
         self.phrase_attr: str | None = config.option("phrase_matcher_attr", None, kind=str)
         self.language: str = config.option("language", "en", kind=str)
-        self.batch_size: int = config.option("batch_size", 256, kind=int)
-        if self.batch_size < 1:
-            raise ConfigError(f"model {config.name!r}: option 'batch_size' must be at least 1, got {self.batch_size}")
         self._nlp: Any = None
+        self._components: list[Any] = []
         self._patterns: list[dict[str, Any]] = []
         self._regex: list[RegexRule] = []
         self._requests = 0
@@ -99,6 +96,7 @@ class RulesAdapter:
         except (ImportError, ValueError, KeyError) as err:  # unknown language or attribute
             raise ConfigError(f"model {self.config.name!r} (adapter rules): {err}") from None
         self._nlp, self._patterns, self._regex = nlp, patterns, regex
+        self._components = [proc for _, proc in nlp.pipeline]
 
     def fit(self, documents: Sequence[Document]) -> None:
         """Rules do not train."""
@@ -111,20 +109,17 @@ class RulesAdapter:
         self._require_loaded()
         self._requests += 1
         self._characters += sum(len(i.text) for i in inputs)
-        docs = [self._spacy_input(i) for i in inputs]
+        docs = [self._annotate(inp) for inp in inputs]  # each library in one pass: caches stay warm
+        found = [self._ruler_spans(inp, doc) for inp, doc in zip(inputs, docs, strict=True)]
         rules = [(rule.pattern.finditer, rule.label) for rule in self._regex]
-        results = []
-        for inp, doc in zip(inputs, self._nlp.pipe(docs, batch_size=self.batch_size), strict=True):
-            text = inp.text
-            if inp.tokens is None:
-                found = [(e.start_char, e.end_char, e.label_, _RULER) for e in doc.ents]
-            else:
-                tokens = inp.tokens
-                found = [(tokens[e.start][0], tokens[e.end - 1][1], e.label_, _RULER) for e in doc.ents]
-            for finditer, label in rules:
-                found += [(s, e, label, _REGEX) for s, e in map(_MATCH_SPAN, finditer(text)) if e > s]
-            results.append(resolve_overlaps(text, found, self.overlap))
-        return results
+        matched = [
+            [(s, e, label, _REGEX) for finditer, label in rules for s, e in map(_MATCH_SPAN, finditer(inp.text))]
+            for inp in inputs
+        ]
+        return [
+            resolve_overlaps(inp.text, ruler + matches if matches else ruler, self.overlap)
+            for inp, ruler, matches in zip(inputs, found, matched, strict=True)
+        ]
 
     def usage(self) -> Usage:
         return Usage(requests=self._requests, characters=self._characters)
@@ -155,9 +150,23 @@ class RulesAdapter:
         if self._nlp is None:
             raise RuntimeError("RulesAdapter: call load() first")
 
-    def _spacy_input(self, inp: TextInput) -> Any:
-        """The text, or a ``Doc`` of the gold tokens (spaces where the text has any gap)."""
-        return inp.text if inp.tokens is None else spacy_doc_from_tokens(self._nlp.vocab, inp)
+    @staticmethod
+    def _ruler_spans(inp: TextInput, doc: Any) -> list[tuple[int, int, str, int]]:
+        if inp.tokens is None:
+            return [(e.start_char, e.end_char, e.label_, _RULER) for e in doc.ents]
+        tokens = inp.tokens
+        return [(tokens[e.start][0], tokens[e.end - 1][1], e.label_, _RULER) for e in doc.ents]
+
+    def _annotate(self, inp: TextInput) -> Any:
+        """The input through the pipeline: the tokenizer (or a ``Doc`` of the gold tokens), then the ruler.
+
+        What ``nlp(text)`` does, without ``Language``'s per-call machinery, which for a
+        blank pipeline with one ruler costs more than the ruler's work on a short text.
+        """
+        doc = self._nlp.make_doc(inp.text) if inp.tokens is None else spacy_doc_from_tokens(self._nlp.vocab, inp)
+        for proc in self._components:
+            doc = proc(doc)
+        return doc
 
 
 def resolve_overlaps(text: str, candidates: Sequence[tuple[int, int, str, int]], policy: str) -> list[Span]:
@@ -166,15 +175,17 @@ def resolve_overlaps(text: str, candidates: Sequence[tuple[int, int, str, int]],
     Candidates are taken greedily in priority order: under ``longest`` the longer
     span first, a tie to the ruler, then the earlier start; under ``ruler`` or
     ``regex`` that source first, then the same order. Whitespace at a span's edges
-    is trimmed; a span left empty is dropped.
+    is trimmed; a span left empty (an empty regex match) is dropped.
     """
     ordered = sorted(candidates)
     if all(a[1] <= b[0] for a, b in pairwise(ordered)):  # nothing overlaps (the usual case): trim each
         spans = []
         for start, end, label, _ in ordered:
-            start, end = _trim(text, start, end)
-            if start < end:
-                spans.append(Span(start, end, label))
+            if start >= end or text[start].isspace() or text[end - 1].isspace():
+                start, end = _trim(text, start, end)
+                if start >= end:
+                    continue
+            spans.append(Span(start, end, label))
         return spans
     first = {"longest": None, "ruler": _RULER, "regex": _REGEX}[policy]
 
@@ -276,8 +287,6 @@ def _compile(item: tuple[Any, str], model: str) -> RegexRule:
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    if start < end and not (text[start].isspace() or text[end - 1].isspace()):
-        return start, end
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -185,7 +185,7 @@ def test_a_missing_spacy_names_the_extra(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_found_through_the_registry_with_usage_and_fingerprint(tmp_path: Path) -> None:
     patterns = _write_jsonl(tmp_path / "p.jsonl", PATTERNS)
-    config = ModelConfig(name="r", adapter="rules", options={"patterns": [str(patterns)], "batch_size": 2})
+    config = ModelConfig(name="r", adapter="rules", options={"patterns": [str(patterns)]})
     adapter = create_adapter(config)
     assert isinstance(adapter, RulesAdapter)
     assert (adapter.family, adapter.trains) == ("rules", False)
