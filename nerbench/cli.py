@@ -267,6 +267,7 @@ def gate(
     min_label_f1: Annotated[list[str] | None, typer.Option(help="LABEL=X, repeatable.")] = None,
     max_schema_error_rate: GateFloat = None,
     max_boundary_error_rate: GateFloat = None,
+    max_invalid_rate: GateFloat = None,
     max_p95_ms: GateFloat = None,
     max_usd_per_1k: GateFloat = None,
     baseline: Annotated[str | None, typer.Option(help="Baseline run: id, prefix or latest.")] = None,
@@ -294,7 +295,8 @@ def gate(
         assert gold is not None and model is not None
         suite = gold_suite(gold, model_spec(model, label_map), train=train)
         flags = {"min_f1": min_f1, "max_schema_error_rate": max_schema_error_rate, "max_p95_ms": max_p95_ms,
-                 "max_boundary_error_rate": max_boundary_error_rate, "max_usd_per_1k": max_usd_per_1k}  # fmt: skip
+                 "max_boundary_error_rate": max_boundary_error_rate, "max_invalid_rate": max_invalid_rate,
+                 "max_usd_per_1k": max_usd_per_1k}  # fmt: skip
         plan = plan_from_flags(flags, min_label_f1 or [], baseline, max_drop)
     with RunProgress(out) as progress:
         run_id, outcomes = run_gate(suite, plan, RunOptions(store=store), progress)

@@ -47,6 +47,14 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo(
             "boundary_error_rate", "Boundary errors", "", False, "(boundary + label-and-boundary errors) / predictions"
         ),
+        MetricInfo(
+            "invalid_rate",
+            "Invalid spans",
+            "",
+            False,
+            "invalid predictions (offsets outside the text, or a surface the text does not hold: "
+            "an LLM's ungrounded, hallucinated entities) / predictions",
+        ),
     )
 }
 
@@ -116,6 +124,7 @@ def metrics_json(
         "counts": c.as_dict(),
         "schema_error_rate": c.schema_error_rate,
         "boundary_error_rate": c.boundary_error_rate,
+        "invalid_rate": c.invalid_rate,
         "gold_breakdown": c.gold_breakdown(),
         "semeval": {
             view: {

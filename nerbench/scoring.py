@@ -115,6 +115,11 @@ class Counts:
     def boundary_error_rate(self) -> float | None:
         return _ratio(self.boundary_error + self.label_boundary_error, self.scored_predictions)
 
+    @property
+    def invalid_rate(self) -> float | None:
+        """Invalid predictions (bad offsets, or a surface not in the text: an LLM's ungrounded entity) / predictions."""
+        return _ratio(self.invalid, self.scored_predictions)
+
     def gold_breakdown(self) -> dict[str, float | None]:
         """Shares of gold spans by fate: label, boundary, both, missed (sum = 1 - recall)."""
         names = ("label_error", "boundary_error", "label_boundary_error", "missed")

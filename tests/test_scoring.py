@@ -45,6 +45,7 @@ def test_same_offsets_other_label_is_a_label_error() -> None:
     assert result.counts == Counts(correct=2, label_error=1)
     assert result.counts.schema_error_rate == pytest.approx(1 / 3)
     assert result.counts.boundary_error_rate == 0.0
+    assert result.counts.invalid_rate == 0.0
 
 
 def test_overlap_with_same_label_is_a_boundary_error() -> None:
@@ -118,6 +119,7 @@ def test_invalid_predictions_count_against_precision(bad: Span) -> None:
     assert result.counts.scored_predictions == 2
     assert result.counts.precision == pytest.approx(1 / 2)
     assert result.counts.schema_error_rate == pytest.approx(1 / 2)
+    assert result.counts.invalid_rate == pytest.approx(1 / 2)
     assert [i.cls for i in result.instances if i.pred_index == 0] == [MatchClass.INVALID]
 
 
@@ -151,7 +153,7 @@ def test_ratios_are_none_when_undefined() -> None:
     empty = score([Document("e", "nothing here")], [[]])
     assert empty.counts == Counts()
     c = empty.counts
-    assert (c.precision, c.recall, c.f1, c.schema_error_rate, c.boundary_error_rate) == (None,) * 5
+    assert (c.precision, c.recall, c.f1, c.schema_error_rate, c.boundary_error_rate, c.invalid_rate) == (None,) * 6
     assert set(c.gold_breakdown().values()) == {None}
     assert empty.macro == {"precision": None, "recall": None, "f1": None}
     assert all(v.precision is None and v.f1 is None for v in empty.semeval().values())

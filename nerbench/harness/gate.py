@@ -29,6 +29,7 @@ METRICS: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any], bool]] = {
     "min_f1": ("F1", lambda c: _get(c, "metrics", "micro", "f1"), True),
     "max_schema_error_rate": ("schema error rate", lambda c: _get(c, "metrics", "schema_error_rate"), False),
     "max_boundary_error_rate": ("boundary error rate", lambda c: _get(c, "metrics", "boundary_error_rate"), False),
+    "max_invalid_rate": ("invalid span rate", lambda c: _get(c, "metrics", "invalid_rate"), False),
     "max_p95_ms": ("p95 latency ms", lambda c: _get(c, "latency", "p95_ms"), False),
     "max_usd_per_1k": ("USD per 1k documents", lambda c: _get(c, "cost", "usd_per_1k_docs"), False),
 }

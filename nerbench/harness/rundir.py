@@ -31,8 +31,9 @@ from nerbench.types import Document
 
 CSV_COLUMNS = (
     "model", "dataset", "status", "adapter", "f1", "f1_ci_low", "f1_ci_high", "precision", "recall", "macro_f1",
-    "schema_error_rate", "boundary_error_rate", "failed_docs", "load_s", "fit_s", "p50_ms", "p95_ms", "p99_ms",
-    "docs_per_s", "chars_per_s", "peak_rss_mb", "usd", "usd_per_1k_docs", "usd_per_1m_chars", "cached", "error",
+    "schema_error_rate", "boundary_error_rate", "invalid_rate", "failed_docs", "load_s", "fit_s", "p50_ms", "p95_ms",
+    "p99_ms", "docs_per_s", "chars_per_s", "peak_rss_mb", "usd", "usd_per_1k_docs", "usd_per_1m_chars", "cached",
+    "error",
 )  # fmt: skip
 
 
@@ -95,6 +96,7 @@ def csv_rows(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "macro_f1": (metrics.get("macro") or {}).get("f1"),
                 "schema_error_rate": metrics.get("schema_error_rate"),
                 "boundary_error_rate": metrics.get("boundary_error_rate"),
+                "invalid_rate": metrics.get("invalid_rate"),
                 "failed_docs": failures.get("failed_docs"), "load_s": latency.get("load_s"),
                 "fit_s": latency.get("fit_s"), "p50_ms": latency.get("p50_ms"), "p95_ms": latency.get("p95_ms"),
                 "p99_ms": latency.get("p99_ms"), "docs_per_s": latency.get("docs_per_s"),

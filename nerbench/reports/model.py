@@ -35,6 +35,7 @@ class Row:
     macro_f1: float | None = None
     schema_error_rate: float | None = None
     boundary_error_rate: float | None = None
+    invalid_rate: float | None = None
     failed_docs: int = 0
     error: str | None = None
     p50_ms: float | None = None
@@ -100,7 +101,7 @@ def row_from_cell(cell: Mapping[str, Any]) -> Row:
         f1=_get(metrics, "micro", "f1"), f1_ci=(ci[0], ci[1]) if ci else None,
         precision=_get(metrics, "micro", "precision"), recall=_get(metrics, "micro", "recall"),
         macro_f1=_get(metrics, "macro", "f1"), schema_error_rate=metrics.get("schema_error_rate"),
-        boundary_error_rate=metrics.get("boundary_error_rate"),
+        boundary_error_rate=metrics.get("boundary_error_rate"), invalid_rate=metrics.get("invalid_rate"),
         failed_docs=int(_get(cell, "failures", "failed_docs") or 0), error=_get(cell, "failures", "error"),
         p50_ms=latency.get("p50_ms"), p95_ms=latency.get("p95_ms"), docs_per_s=latency.get("docs_per_s"),
         load_s=latency.get("load_s"), fit_s=latency.get("fit_s"), peak_rss_mb=_get(cell, "memory", "peak_rss_mb"),

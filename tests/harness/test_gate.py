@@ -25,13 +25,13 @@ def test_thresholds_met_pass_and_junit_has_one_case_per_check(tmp_path: Path, go
     news = gold_files["news"]
     junit, summary = tmp_path / "gate.xml", tmp_path / "gate.md"
     code, out, err = gold_gate(tmp_path, news, oracle(news), "--min-f1", "0.9", "--min-label-f1", "PER=0.95",
-                               "--max-schema-error-rate", "0", "--max-p95-ms", "5000",
+                               "--max-schema-error-rate", "0", "--max-invalid-rate", "0", "--max-p95-ms", "5000",
                                "--junit", junit, "--summary", summary)  # fmt: skip
     assert code == 0, out + err
-    assert out.count("PASS") == 4 and "FAIL" not in out
+    assert out.count("PASS") == 5 and "FAIL" not in out
     cases = ET.parse(junit).getroot().findall("./testsuite/testcase")
-    assert len(cases) == 4 and not [c for c in cases if c.find("failure") is not None]
-    assert "passed (4/4 checks)" in summary.read_text(encoding="utf-8")
+    assert len(cases) == 5 and not [c for c in cases if c.find("failure") is not None]
+    assert "passed (5/5 checks)" in summary.read_text(encoding="utf-8")
 
 
 def test_unmet_f1_fails_naming_the_check(tmp_path: Path, gold_files: dict[str, Path]) -> None:

@@ -91,6 +91,7 @@ def test_spans_tokens_and_cost(server: ChatService, tmp_path: Path) -> None:
     result = cell(doc, "llm-test", "gold")
     counts = result["metrics"]["counts"]
     assert (counts["correct"], counts["gold"], counts["invalid"]) == (counts["gold"], counts["gold"], 1)
+    assert result["metrics"]["invalid_rate"] == pytest.approx(1 / counts["predicted"])  # the hallucination rate
     assert predictions(tmp_path, "llm-test")[f"d{len(TEXTS)}"]["invalid"][0]["text"] == "Charles Babbage"
     assert result["usage"]["input_tokens"] == server.prompt_tokens
     assert result["usage"]["output_tokens"] == server.completion_tokens
