@@ -113,9 +113,19 @@ def details(result: Score) -> dict[str, Any]:
 def _cost(
     suite: Suite, model: ModelSpec, perf: dict[str, Any], *, seconds: float, docs: int, chars: int
 ) -> dict[str, Any]:
-    """Dollars for the throughput pass, priced from what the model reports."""
+    """Dollars for the throughput pass, priced from what the model reports.
+
+    A billed model's latency samples and stability passes are paid requests too: their
+    dollars are ``probe_usd`` (kept out of the per-document figures, which describe the
+    dataset pass) and ``spent_usd`` is what the run paid in all.
+    """
     usage, memory = perf.get("usage", {}), perf.get("memory") or {}
-    return usage_cost(suite, model, usage, memory, seconds=seconds, docs=docs, chars=chars)
+    cost = usage_cost(suite, model, usage, memory, seconds=seconds, docs=docs, chars=chars)
+    probes = perf.get("probe_usage") or {}
+    probe_usd = 0.0
+    if cost["basis"] != "compute" and any(isinstance(v, int | float) and v for v in probes.values()):
+        probe_usd = usage_cost(suite, model, probes, memory, seconds=0.0, docs=docs, chars=chars)["usd"]
+    return {**cost, "probe_usd": probe_usd, "spent_usd": cost["usd"] + probe_usd}
 
 
 def usage_cost(

@@ -264,7 +264,8 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     else:
         perf = existing["perf"] if existing else {}
     result = cell_result(ctx.store, ctx.suite, model, dataset, key, perf, cached=cached)
-    ctx.spent_usd += result["cost"]["usd"] if result["cost"]["basis"] != "compute" else 0.0
+    if not cached and result["cost"]["basis"] != "compute":
+        ctx.spent_usd += result["cost"]["spent_usd"]
     ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status="done", cache_key=key, result=result)
     ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, result=result)
 
@@ -282,14 +283,15 @@ def _predict_and_measure(
     started = time.perf_counter()
     _predict_missing(ctx, session, model, dataset, key, before)
     times["throughput_wall_s"] = time.perf_counter() - started  # runner side: pipe, JSON and store included
-    usage = _usage_since(before, session.call("usage")["usage"])
+    after = session.call("usage")["usage"]
     latency = _latency_samples(ctx, session, model, dataset)
     stability = _stability(ctx, session, model, dataset, key)
     memory = session.call("memory")
     return {
         **times,
         "latency_ms": latency,
-        "usage": usage,
+        "usage": _usage_since(before, after),
+        "probe_usage": _usage_since(after, session.call("usage")["usage"]),  # latency samples, stability passes
         "memory": {"peak_rss_mb": memory["peak_rss_mb"], "peak_gpu_mb": memory["peak_gpu_mb"]},
         "stability": stability,
         "batch_size": ctx.suite.settings.batch_size,

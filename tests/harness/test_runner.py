@@ -166,8 +166,12 @@ def test_max_cost_refuses_a_suite_whose_estimate_is_over_budget(write_suite: Sui
 def test_max_cost_stops_sending_once_billed_cost_reaches_it(write_suite: SuiteWriter, tmp_path: Path) -> None:
     model = {"name": "billed", "adapter": "tests.fakes:Billed", "units_factor": 2}  # bills twice the estimate
     suite = write_suite([model], pricing={"billed": BILLED_PRICE})
-    nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", "--max-cost", "0.015", cwd=tmp_path)
+    nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", "--max-cost", "0.02", cwd=tmp_path)
     doc = results(tmp_path / "run")
-    assert cell(doc, "billed", "news")["status"] == "done"  # 24 docs x 6 units = $0.0144
-    mail = cell(doc, "billed", "mail")
+    news = cell(doc, "billed", "news")
+    assert news["status"] == "done"
+    # 24 docs x 6 units = $0.0144, and the 1 warm-up + 5 latency samples are paid too: 6 x 6 units = $0.0036
+    assert news["cost"]["usd"] == pytest.approx(0.0144) and news["cost"]["probe_usd"] == pytest.approx(0.0036)
+    assert news["cost"]["spent_usd"] == pytest.approx(0.018)
+    mail = cell(doc, "billed", "mail")  # its first batch (4 docs, $0.0024) takes the spend past $0.02
     assert mail["status"] == "failed" and "stopped after 4 documents" in mail["failures"]["error"]
