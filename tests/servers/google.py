@@ -9,7 +9,12 @@ a token request; analyze requests need its bearer token or a self-signed JWT.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.servers.base import FAILING, MALFORMED, Reply, Request, Service, find_entities
 
@@ -17,6 +22,19 @@ TYPES = {"PERSON": 1, "LOCATION": 2, "ORGANIZATION": 3, "DATE": 11}
 ENCODINGS = {"NONE": 0, "UTF8": 1, "UTF16": 2, "UTF32": 3}
 PROPER, COMMON = 1, 2
 TOKEN = "ya29.local-test-token"
+
+
+def write_service_account(path: Path, token_uri: str, key_id: str) -> rsa.RSAPrivateKey:
+    """A service-account JSON file with a fresh RSA key (``key_id`` names it) and a local token endpoint."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    credentials = {
+        "type": "service_account", "project_id": "local", "private_key_id": key_id,
+        "private_key": pem.decode(), "client_email": "bench@local.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": token_uri,
+    }  # fmt: skip
+    path.write_text(json.dumps(credentials), encoding="utf-8")
+    return key
 
 
 def _offset(text: str, index: int, encoding: int) -> int:

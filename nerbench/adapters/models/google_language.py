@@ -37,12 +37,30 @@ MENTION_TYPES = ("PROPER", "COMMON")
 SCOPES = ["https://www.googleapis.com/auth/cloud-language", "https://www.googleapis.com/auth/cloud-platform"]
 
 
+def _retry_info_s(err: BaseException) -> float | None:
+    """The delay of a google.rpc.RetryInfo in the error's details: gRPC's counterpart of Retry-After."""
+    for detail in getattr(err, "details", None) or []:
+        delay = getattr(detail, "retry_delay", None)
+        if delay is not None and hasattr(delay, "ToTimedelta"):
+            return max(0.0, delay.ToTimedelta().total_seconds())
+    return None
+
+
 def _retry(err: BaseException) -> Retry | None:
-    """429, 5xx (HTTP or their gRPC equivalents), dropped connections and timeouts are retried."""
+    """429, 5xx (HTTP or their gRPC equivalents), dropped connections and timeouts are retried.
+
+    google-api-core maps gRPC errors to the same exceptions as HTTP ones (``code``
+    is the HTTP status: RESOURCE_EXHAUSTED is 429, UNAVAILABLE 503, INTERNAL 500);
+    over gRPC the server's wait comes as a RetryInfo detail, not a header.
+    """
     code = getattr(err, "code", None)
     if isinstance(code, int):
         response = getattr(err, "response", None)
-        return http_retry(code, getattr(response, "headers", None))
+        retry = http_retry(code, getattr(response, "headers", None))
+        if retry is not None and retry.after_s is None:
+            after = _retry_info_s(err)
+            return Retry(after) if after is not None else retry
+        return retry
     names = {cls.__name__ for cls in type(err).__mro__}
     if type(err).__module__.startswith(("requests", "urllib3")) and names & {"ConnectionError", "Timeout"}:
         return Retry()

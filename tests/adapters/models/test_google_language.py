@@ -7,14 +7,11 @@ whose token endpoint is the local server.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nerbench.adapters.models.google_language import GoogleLanguageAdapter
 from nerbench.harness.estimate import estimate_suite
@@ -22,7 +19,7 @@ from nerbench.harness.suite import load_suite
 from nerbench.labels import BUILTIN_MAPS
 from tests.harness.conftest import cell
 from tests.servers.cloud_suite import PLANTED_SECRET, TEXTS, assert_no_secret, predictions, run, write_suite
-from tests.servers.google import GoogleLanguageService
+from tests.servers.google import GoogleLanguageService, write_service_account
 
 pytest.importorskip("google.cloud.language_v2")
 
@@ -31,15 +28,8 @@ pytest.importorskip("google.cloud.language_v2")
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GoogleLanguageService]:
     service = GoogleLanguageService()
     service.start()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    credentials = {
-        "type": "service_account", "project_id": "local", "private_key_id": PLANTED_SECRET,
-        "private_key": pem.decode(), "client_email": "bench@local.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": f"{service.url}/token",
-    }  # fmt: skip
     path = tmp_path / "adc.json"
-    path.write_text(json.dumps(credentials), encoding="utf-8")
+    write_service_account(path, f"{service.url}/token", PLANTED_SECRET)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
     monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")  # never the metadata server
     yield service
