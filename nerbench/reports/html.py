@@ -49,7 +49,7 @@ def _board_context(report: Report, board: Board) -> dict[str, Any]:
         "charts": {title: Markup(svg) for title, svg in charts.items()},
         "picks": pick.picks(board),
         "weakest": pick.weakest_labels(board),
-        "kinds": {r.model: pick.kind_of(r) for r in board.rows},
+        "kinds": {r.model: pick.shown_kind(r) for r in board.rows},
         "examples": {r.model: examples(report, r.model, board.dataset) for r in board.rows},
     }
 

@@ -26,7 +26,7 @@ def _board(board: Board) -> list[str]:
         tie = " ≈" if r.vs_best is not None and not r.vs_best.significant() else ""
         ci = f"{r.f1_ci[0]:.3f}–{r.f1_ci[1]:.3f}" if r.f1_ci else "—"
         lines.append(
-            f"| {cell(r.model)} | {pick.kind_of(r)} | {cell(r.f1)}{tie} | {ci} | {cell(r.precision)} | "
+            f"| {cell(r.model)} | {pick.shown_kind(r)} | {cell(r.f1)}{tie} | {ci} | {cell(r.precision)} | "
             f"{cell(r.recall)} | {cell(r.schema_error_rate)} | {cell(r.p95_ms, 1)} | {cell(r.docs_per_s, 1)} | "
             f"{cell(r.usd_per_1k, 6)} | {r.failed_docs} |"
         )

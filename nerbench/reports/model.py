@@ -47,6 +47,7 @@ class Row:
     usd_per_1k: float | None = None
     per_label: Mapping[str, float | None] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
+    describe: Mapping[str, str] = field(default_factory=dict)  # the adapter's describe(): versions, architecture
     vs_best: PairedComparison | None = None  # paired bootstrap against the board's most accurate model
 
 
@@ -108,6 +109,7 @@ def row_from_cell(cell: Mapping[str, Any]) -> Row:
         usd_per_1k=_get(cell, "cost", "usd_per_1k_docs"),
         per_label={k: v.get("f1") for k, v in (metrics.get("per_label") or {}).items()},
         counts=dict(metrics.get("counts") or {}),
+        describe={str(k): str(v) for k, v in (cell.get("describe") or {}).items()},
     )  # fmt: skip
 
 

@@ -64,6 +64,15 @@ def kind_of(row: Row) -> str:
     return FAMILY_KINDS.get(row.family, FAMILY_KINDS.get(row.adapter, READY_MADE))
 
 
+def shown_kind(row: Row) -> str:
+    """The kind as the report shows it: the adapter's own word for it when it has one
+    (``describe.kind``, e.g. "fine-tuned encoder") and the architecture its model config
+    names (``describe.architecture``: BERT, RoBERTa, DistilBERT, ...)."""
+    kind = row.describe.get("kind") or kind_of(row)
+    architecture = row.describe.get("architecture")
+    return f"{kind}, {architecture}" if architecture else kind
+
+
 @dataclass(frozen=True)
 class Pick:
     """One answer: the question, the dataset, the model it names (None: no candidate), and why."""

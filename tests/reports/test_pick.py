@@ -35,6 +35,16 @@ def test_kinds_come_from_the_family_and_training() -> None:
                      "broken": pick.ZERO_SHOT}  # fmt: skip
 
 
+def test_the_shown_kind_names_a_fine_tuned_encoder_and_its_architecture() -> None:
+    finetuned = row("minilm", "transformers", 0.8, 9.0, 0.01, {}, fit_s=60.0,
+                    describe={"kind": "fine-tuned encoder", "architecture": "BERT"})  # fmt: skip
+    pretrained = row("roberta", "transformers", 0.8, 9.0, 0.01, {}, describe={"architecture": "RoBERTa"})
+    assert pick.shown_kind(finetuned) == "fine-tuned encoder, BERT"
+    assert pick.kind_of(finetuned) == pick.TRAINED  # build-or-buy still counts it as trained on your data
+    assert pick.shown_kind(pretrained) == "ready-made, RoBERTa"
+    assert pick.shown_kind(BOARD.rows[1]) == pick.TRAINED  # crf: nothing more to say
+
+
 def test_most_accurate_fastest_and_cheapest_within_a_point() -> None:
     assert pick.most_accurate(BOARD).model == "bert-ft"
     # within 1 point of 0.880: bert-ft, crf (0.875), gliner (0.874 >= 0.870); fastest p95 is crf's 2 ms

@@ -33,12 +33,12 @@ from nerbench.errors import ConfigError
 from nerbench.types import Document
 
 FORMAT_VERSION = "1"  # bump when training changes: cached models are keyed by it
-_KEYS = {"base", "train", "epochs", "learning_rate", "batch_size", "seed", "max_length", "warmup"}
+_KEYS = {"base", "epochs", "learning_rate", "batch_size", "seed", "max_length", "warmup"}
 
 
 @dataclass(frozen=True)
 class FinetuneOptions:
-    """The ``finetune`` mapping, checked. ``train`` is the runner's business (which split)."""
+    """The ``finetune`` mapping, checked. Which split it trains on is the model's ``train:`` key (the runner's)."""
 
     base: str
     epochs: int = 8
@@ -59,6 +59,11 @@ def parse_options(config: ModelConfig) -> FinetuneOptions | None:
     if raw is None:
         return None
     where = f"model {config.name!r} (adapter transformers): option 'finetune'"
+    if "train" in raw:  # the runner picks the split for every model that trains, so it is not an adapter option
+        raise ConfigError(
+            f"{where}: 'train' is not a finetune key: give the split as the model's own 'train: DATASET' "
+            "(a dataset of this suite with a train split; default: each dataset's own train split)"
+        )
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; use {', '.join(sorted(_KEYS))}")

