@@ -334,15 +334,19 @@ def runs_command(store: StoreOpt = DEFAULT_STORE) -> None:
 
 @app.command("models")
 def models_command() -> None:
-    """List the model adapters, whether their extra is installed, and their native labels where known."""
+    """List the model adapters, whether their extra is installed, their native labels where known, and notices."""
     from nerbench.cli_views import describe_adapters
 
     table = Table(title="Model adapters", title_justify="left")
     for column in ("adapter", "family", "installed", "native labels"):
         table.add_column(column)
-    for row in describe_adapters():
+    rows = describe_adapters()
+    for row in rows:
         table.add_row(row["name"], row["family"], row["installed"], row["labels"])
     out.print(table)
+    for row in rows:
+        if row["notice"]:
+            out.print(f"note: {row['name']}: {row['notice']}", style="yellow", soft_wrap=True)
 
 
 @app.command("datasets")

@@ -82,13 +82,13 @@ def print_summary(console: Console, document: dict[str, Any]) -> None:
 
 
 def describe_adapters() -> list[dict[str, str]]:
-    """Each registered adapter: family, whether its libraries import, its native labels if fixed."""
+    """Each registered adapter: family, whether its libraries import, its native labels if fixed, its notice."""
     rows = []
     for name in adapter_names():
         try:
             cls = adapter_class(name)
         except (NerbenchError, ImportError) as err:
-            rows.append({"name": name, "family": "?", "installed": f"no ({err})", "labels": ""})
+            rows.append({"name": name, "family": "?", "installed": f"no ({err})", "labels": "", "notice": ""})
             continue
         requires = getattr(cls, "requires", ())
         missing = [m for m in requires if importlib.util.find_spec(m) is None]
@@ -96,7 +96,8 @@ def describe_adapters() -> list[dict[str, str]]:
         installed = "yes" if not missing else f"no: pip install 'nerbench[{extra}]'"
         labels = getattr(cls, "native_labels", None)
         shown = ", ".join(sorted(labels)) if labels else "from the model / patterns / training data"
-        rows.append({"name": name, "family": cls.family, "installed": installed, "labels": shown})
+        notice = str(getattr(cls, "notice", ""))  # e.g. a provider's end of support
+        rows.append({"name": name, "family": cls.family, "installed": installed, "labels": shown, "notice": notice})
     return rows
 
 

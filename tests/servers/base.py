@@ -6,7 +6,8 @@ HTTP. Faults are counted over all requests (so they hit whichever request comes
 first, whatever the thread): ``throttle_first`` requests are throttled,
 ``fail_first`` more get a 500, ``always_fail`` fails everything, ``slow_first``
 requests sleep ``slow_s`` first. A document containing ``GARBLE`` gets a
-malformed reply; one containing ``BOOM`` always gets a 500.
+malformed reply; one containing ``BOOM`` always gets a 500. ``peak_in_flight``
+is the most requests the server was handling at once (what ``concurrency`` caps).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class Service:
         self.slow_s = 0.0
         self.retry_after: str | None = None
         self._count = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
 
     # -- what a provider module implements
@@ -100,6 +103,15 @@ class Service:
             self.requests.append(request)
             self._count += 1
             n = self._count
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return self._faulted(request, n)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _faulted(self, request: Request, n: int) -> Reply:
         if n <= self.slow_first:
             time.sleep(self.slow_s)
         if n <= self.throttle_first:

@@ -2,7 +2,10 @@
 
 Offsets are code points. Throttling is HTTP 400 ``ThrottlingException``; a text
 over 5,000 UTF-8 bytes is refused with ``TextSizeLimitExceededException``, as the
-real service does, so a splitting bug fails the test.
+real service does, so a splitting bug fails the test. Every entity scores 0.99
+but "Alan Turing" (0.55, for ``min_score``); in a document containing
+``MISTEXT`` each entity's ``Text`` is upper-cased, so it differs from the text
+at its offsets.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import Any
 from tests.servers.base import FAILING, MALFORMED, Reply, Request, Service, find_entities
 
 TARGET = "Comprehend_20171127."
+SCORES = {"Alan Turing": 0.55}  # the rest: 0.99
+MISMATCHED = "MISTEXT"
 
 
 class ComprehendService(Service):
@@ -45,9 +50,12 @@ class ComprehendService(Service):
         if MALFORMED in text:
             return [{"Type": "PERSON", "Score": 0.9}]  # no offsets
         return [
-            {"Score": 0.99, "Type": kind, "Text": surface, "BeginOffset": start, "EndOffset": end}
+            {
+                "Score": SCORES.get(surface, 0.99), "Type": kind, "BeginOffset": start, "EndOffset": end,
+                "Text": surface.upper() if MISMATCHED in text else surface,
+            }
             for start, end, surface, kind in find_entities(text)
-        ]
+        ]  # fmt: skip
 
     def _detect(self, text: str) -> Reply:
         if self._too_big(text):

@@ -83,7 +83,12 @@ class ModelConfig:
 
 @runtime_checkable
 class ModelAdapter(Protocol):
-    """One model family. Each library is imported lazily inside ``load``."""
+    """One model family. Each library is imported lazily inside ``load``.
+
+    Optional class attributes read by ``nerbench models``: ``requires`` (import
+    names of the libraries), ``extra`` (the pip extra), ``native_labels`` and
+    ``notice`` (one line users must see, e.g. a provider's end of support).
+    """
 
     family: ClassVar[str]
     trains: ClassVar[bool]  # True when the family must see the train split (``fit``) before predicting

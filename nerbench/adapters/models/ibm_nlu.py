@@ -72,6 +72,7 @@ class WatsonNluAdapter:
     requires: ClassVar[tuple[str, ...]] = ("ibm_watson",)
     extra: ClassVar[str] = "ibm"
     native_labels: ClassVar[frozenset[str] | None] = ENTITY_TYPES
+    notice: ClassVar[str] = f"deprecated by IBM: Watson NLU reaches end of support on {END_OF_SUPPORT}"
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config

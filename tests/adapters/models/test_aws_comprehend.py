@@ -81,6 +81,37 @@ def test_batches_send_at_most_25_documents_and_bill_each(server: ComprehendServi
     assert result["cost"]["units"] == 30 * 3  # every document of a batch pays the 3-unit minimum
 
 
+def test_min_score_drops_entities_scored_below_it(server: ComprehendService, tmp_path: Path) -> None:
+    texts = TEXTS[:1]  # Ada Lovelace (0.99), Alan Turing (0.55), Zürich (0.99)
+    doc = run(tmp_path, write_suite(tmp_path, _model(server, min_score=0.6), texts=texts))
+    assert [s["native_label"] for s in predictions(tmp_path, "comprehend")["d0"]["spans"]] == ["PERSON", "LOCATION"]
+    counts = cell(doc, "comprehend", "gold")["metrics"]["counts"]
+    assert (counts["correct"], counts["gold"], counts["invalid"]) == (2, 3, 0)
+    assert server.answered == texts  # the server did return Alan Turing: the adapter dropped it
+    kept = run(tmp_path, write_suite(tmp_path, _model(server, min_score=0.55), texts=texts))  # at the bar: kept
+    assert cell(kept, "comprehend", "gold")["metrics"]["counts"]["correct"] == 3
+
+
+def test_an_entity_whose_text_differs_from_its_offsets_is_invalid(server: ComprehendService, tmp_path: Path) -> None:
+    texts = [*TEXTS[:3], "MISTEXT: Ada Lovelace met Alan Turing."]
+    result = cell(run(tmp_path, write_suite(tmp_path, _model(server), texts=texts)), "comprehend", "gold")
+    counts = result["metrics"]["counts"]
+    assert counts["invalid"] == 2 and counts["correct"] == counts["gold"] - 2, counts
+    assert counts["predicted"] == 3 + 2 + 4 + 2  # invalid ones count as predictions (against precision)
+    assert result["metrics"]["invalid_rate"] == pytest.approx(2 / counts["predicted"])
+    invalid = predictions(tmp_path, "comprehend")["d3"]["invalid"]
+    assert [s["text"] for s in invalid] == ["ADA LOVELACE", "ALAN TURING"], invalid
+
+
+def test_concurrency_caps_the_requests_in_flight(server: ComprehendService, tmp_path: Path) -> None:
+    server.slow_first, server.slow_s = 100, 0.25  # every request is slow, so parallel ones overlap
+    suite = write_suite(tmp_path, _model(server, batch=False, concurrency=2), settings={"batch_size": len(TEXTS)})
+    result = cell(run(tmp_path, suite), "comprehend", "gold")
+    assert result["failures"]["failed_docs"] == 0 and result["metrics"]["micro"]["f1"] == 1.0
+    assert [r.headers["x-amz-target"] for r in server.requests] == ["Comprehend_20171127.DetectEntities"] * len(TEXTS)
+    assert server.peak_in_flight == 2  # parallel, and never more than `concurrency`
+
+
 def test_throttling_and_500s_are_retried_and_no_document_is_lost(server: ComprehendService, tmp_path: Path) -> None:
     server.throttle_first, server.fail_first = 2, 2
     suite = write_suite(tmp_path, _model(server, concurrency=2), settings={"batch_size": 2})

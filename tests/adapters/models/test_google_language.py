@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from nerbench.adapters.models.google_language import GoogleLanguageAdapter
 from nerbench.harness.estimate import estimate_suite
@@ -67,6 +68,26 @@ def test_spans_labels_and_billing_match_the_estimate(
     assert (row["units"], row["usd"]) == (units, pytest.approx(result["cost"]["usd"]))
     assert all(r.headers["authorization"].startswith("Bearer ") for r in server.requests)  # google-auth signed them
     assert_no_secret(tmp_path, doc["_proc"])
+
+
+def test_credentials_file_option_signs_requests_without_leaking_the_key(
+    server: GoogleLanguageService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")  # no Application Default Credentials: only the option
+    key_file = tmp_path / "keys" / "bench-sa.json"
+    key_file.parent.mkdir()
+    key = write_service_account(key_file, f"{server.url}/token", PLANTED_SECRET)
+    pem_line = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode().splitlines()[1]
+    suite = write_suite(tmp_path, _model(server, credentials_file=str(key_file)), texts=TEXTS[:3])
+    doc = run(tmp_path, suite)
+    result = cell(doc, "google", "gold")
+    assert result["status"] == "done" and result["metrics"]["micro"]["f1"] == 1.0
+    assert len(server.requests) == 3 and all(r.headers["authorization"].startswith("Bearer ") for r in server.requests)
+    assert_no_secret(tmp_path, doc["_proc"])  # the key id
+    assert_no_secret(tmp_path, doc["_proc"], pem_line)  # the private key itself
+    missing = write_suite(tmp_path, _model(server, credentials_file=str(tmp_path / "nope.json")), texts=TEXTS[:1])
+    failed = cell(run(tmp_path, missing), "google", "gold")
+    assert failed["status"] == "failed" and "nope.json" in failed["failures"]["error"]
 
 
 def test_common_mentions_are_kept_only_when_asked(server: GoogleLanguageService, tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from nerbench.adapters.models.ibm_nlu import WatsonNluAdapter
+from nerbench.adapters.models.ibm_nlu import END_OF_SUPPORT, WatsonNluAdapter
 from nerbench.harness.estimate import estimate_suite
 from nerbench.harness.suite import load_suite
 from nerbench.labels import BUILTIN_MAPS
-from tests.harness.conftest import cell
+from tests.harness.conftest import cell, nerbench
 from tests.servers.cloud_suite import PLANTED_SECRET, TEXTS, assert_no_secret, long_text, predictions, run, write_suite
 from tests.servers.ibm import WatsonNluService
 
@@ -89,3 +89,12 @@ def test_a_missing_key_variable_is_one_clear_line(server: WatsonNluService, tmp_
 def test_default_map_covers_every_watson_type() -> None:
     for name in ("watson-to-conll", "watson-to-general"):
         assert set(BUILTIN_MAPS[name].mapping) == WatsonNluAdapter.native_labels
+
+
+def test_nerbench_models_shows_the_end_of_support_notice(tmp_path: Path) -> None:
+    assert END_OF_SUPPORT == "2027-07-31"
+    listing = nerbench("models", cwd=tmp_path).stdout
+    notes = [line for line in listing.splitlines() if line.startswith("note: ")]
+    assert f"note: ibm-nlu: {WatsonNluAdapter.notice}" in notes, listing[-2000:]
+    assert not any(line.startswith(("note: rules", "note: crf", "note: llm")) for line in notes)  # none set: none shown
+    assert "deprecated" in notes[0] and "end of support on 2027-07-31" in notes[0]

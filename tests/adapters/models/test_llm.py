@@ -14,7 +14,15 @@ from nerbench.adapters.models.llm import ground, grounded_spans, parse_reply
 from nerbench.harness.estimate import estimate_suite
 from nerbench.harness.suite import load_suite
 from tests.harness.conftest import cell
-from tests.servers.cloud_suite import PLANTED_SECRET, TEXTS, assert_no_secret, predictions, run, write_suite
+from tests.servers.cloud_suite import (
+    PLANTED_SECRET,
+    SCHEMA,
+    TEXTS,
+    assert_no_secret,
+    predictions,
+    run,
+    write_suite,
+)
 from tests.servers.openai_chat import ChatService
 
 PRICE = {"kind": "tokens", "unit": "token", "usd_per_1m_input_tokens": 2000.0, "usd_per_1m_output_tokens": 8000.0}
@@ -22,6 +30,11 @@ PRICE = {"kind": "tokens", "unit": "token", "usd_per_1m_input_tokens": 2000.0, "
 
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s.strip()).lower()
+
+
+def _occurrences(text: str, surface: str) -> int:
+    """Matches of ``surface`` in ``text``, overlapping ones counted (as ``occurrence`` counts them)."""
+    return sum(1 for i in range(len(text)) if text.startswith(surface, i)) if surface else 0
 
 
 # ---- grounding, property-tested
@@ -34,7 +47,8 @@ def test_every_entity_is_grounded_in_the_text_or_invalid(text: str, surface: str
     (span,) = grounded_spans(text, [{"text": surface, "label": "PER", "occurrence": n}])
     if span.start == span.end == 0:  # invalid by construction: the scorer counts it against precision
         assert span.surface == surface
-        assert surface not in text[1:] or text.count(surface) < n or not surface
+        assert _occurrences(text, surface) < n  # no n-th exact match...
+        assert _occurrences(re.sub(r"\s+", " ", text).lower(), _norm(surface)) < n  # ...nor a normalised one
         return
     assert 0 <= span.start < span.end <= len(text)
     assert span.surface == text[span.start : span.end]
@@ -120,6 +134,28 @@ def test_slow_replies_time_out_and_are_retried(server: ChatService, tmp_path: Pa
     result = cell(run(tmp_path, write_suite(tmp_path, model, texts=TEXTS[:2])), "llm-test", "gold")
     assert result["failures"]["failed_docs"] == 0 and result["metrics"]["micro"]["f1"] == 1.0
     assert len(server.requests) == 3
+
+
+def test_concurrency_caps_the_requests_in_flight(server: ChatService, tmp_path: Path) -> None:
+    server.slow_first, server.slow_s = 100, 0.25  # every request is slow, so parallel ones overlap
+    model = _model(server, concurrency=2)
+    suite = write_suite(tmp_path, model, settings={"batch_size": len(TEXTS)})  # one batch could send all six
+    result = cell(run(tmp_path, suite), "llm-test", "gold")
+    assert result["failures"]["failed_docs"] == 0 and result["metrics"]["micro"]["f1"] == 1.0
+    assert len(server.requests) == len(TEXTS)
+    assert server.peak_in_flight == 2  # parallel, and never more than `concurrency`
+
+
+def test_the_prompt_lists_every_schema_label_with_its_description(server: ChatService, tmp_path: Path) -> None:
+    cell(run(tmp_path, write_suite(tmp_path, _model(server), texts=TEXTS[:2])), "llm-test", "gold")
+    assert len(server.bodies) == 2
+    for body in server.bodies:
+        system = body["messages"][0]  # type: ignore[index]
+        assert system["role"] == "system"
+        lines = system["content"].splitlines()
+        for label, description in SCHEMA.items():
+            assert f"- {label}: {description}" in lines, (label, system["content"])
+        assert body["messages"][-1]["content"] in TEXTS[:2]  # type: ignore[index]  # the document alone, last
 
 
 def test_few_shot_examples_come_from_the_train_split(server: ChatService, tmp_path: Path) -> None:
