@@ -301,7 +301,7 @@ def gate(
     with RunProgress(out) as progress:
         run_id, outcomes = run_gate(suite, plan, RunOptions(store=store), progress)
     for outcome in outcomes:
-        out.print(line(outcome), style=None if outcome.passed else "red", markup=False, highlight=False)
+        out.print(line(outcome), style=None if outcome.passed else "red", markup=False, highlight=False, soft_wrap=True)
     if junit:
         atomic_write(junit, junit_xml(outcomes))
     if summary:

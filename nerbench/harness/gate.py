@@ -67,11 +67,23 @@ class Check:
     def fails(self, current: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> str | None:
         if current.get("status") != "done":
             return f"the cell did not finish: {_get(current, 'failures', 'error') or current.get('status')}"
+        if self.label is not None:
+            self._label_in_gold(current)
         value = self.value(current)
         if value is None:
             return f"{self.metric} was not measured"
         ok = value >= self.threshold if self.at_least else value <= self.threshold
         return None if ok else f"{self.metric} {value:.4g} {'<' if self.at_least else '>'} {self.threshold:g}"
+
+    def _label_in_gold(self, cell: Mapping[str, Any]) -> None:
+        """A label the gold has no span of cannot be scored: a configuration error (a typo), never a FAIL or PASS."""
+        per_label = _get(cell, "metrics", "per_label") or {}
+        if not _get(per_label, self.label or "", "support"):
+            known = ", ".join(sorted(k for k, v in per_label.items() if _get(v, "support"))) or "none"
+            raise InputError(
+                f"gate check {self.describe()!r}: the gold of {cell['dataset']} has no {self.label} span "
+                f"(its labels: {known}): fix the label, or scope the check to a dataset that has it"
+            )
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import yaml
 
+from nerbench.harness.store import Store
 from tests.harness.conftest import SuiteWriter, nerbench
 
 
@@ -19,6 +22,31 @@ def gold_gate(cwd: Path, gold: Path, model: str, *flags: str, name: str = "m") -
 
 def oracle(gold: Path) -> str:
     return f"tests.fakes:Oracle:gold={gold}"
+
+
+def run_ids(cwd: Path) -> list[str]:
+    store = Store(cwd / "db")
+    try:
+        return [r["id"] for r in store.runs()]
+    finally:
+        store.close()
+
+
+def latest_cell(cwd: Path) -> dict[str, Any]:
+    store = Store(cwd / "db")
+    try:
+        return dict(store.cells(run_ids(cwd)[-1])[0])
+    finally:
+        store.close()
+
+
+def variant(gold: Path, target: Path, edit: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Path:
+    """A copy of ``gold`` with ``edit`` applied to each span (None drops it): the answers an oracle gives."""
+    docs = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines()]
+    for doc in docs:
+        doc["spans"] = [s for s in map(edit, doc["spans"]) if s is not None]
+    target.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    return target
 
 
 def test_thresholds_met_pass_and_junit_has_one_case_per_check(tmp_path: Path, gold_files: dict[str, Path]) -> None:
@@ -45,6 +73,51 @@ def test_unmet_f1_fails_naming_the_check(tmp_path: Path, gold_files: dict[str, P
     assert len(failures) == 1 and "F1" in failures[0].get("message", "")
 
 
+def test_each_other_threshold_fails_naming_value_and_threshold(tmp_path: Path, gold_files: dict[str, Path]) -> None:
+    news, junit = gold_files["news"], tmp_path / "gate.xml"
+    limits = {"boundary error rate": ("--max-boundary-error-rate", 0.1, "boundary_error_rate"),
+              "invalid span rate": ("--max-invalid-rate", 0.1, "invalid_rate"),
+              "USD per 1k documents": ("--max-usd-per-1k", 0.0, None)}  # fmt: skip
+    flags = [str(x) for flag, limit, _ in limits.values() for x in (flag, limit)]
+    code, out, err = gold_gate(tmp_path, news, "tests.fakes:Sloppy", *flags, "--junit", junit)
+    assert code == 1, out + err
+    cell = latest_cell(tmp_path)
+    messages = [f.get("message") for f in ET.parse(junit).getroot().findall("./testsuite/testcase/failure")]
+    for metric, (_, limit, key) in limits.items():
+        value = cell["metrics"][key] if key else cell["cost"]["usd_per_1k_docs"]
+        assert value > limit  # Sloppy: split names, spans past the end, a wrong surface; compute time costs > 0
+        assert f"FAIL  m / news: {metric} <= {limit:g}: value {value:.4g}" in out
+        assert f"{metric} {value:.4g} > {limit:g}" in messages
+    assert len(messages) == 3
+    code, out, err = gold_gate(tmp_path, news, oracle(news), "--max-boundary-error-rate", "0", "--max-invalid-rate",
+                               "0", "--max-usd-per-1k", "1")  # fmt: skip
+    assert code == 0 and out.count("PASS") == 3, out + err
+
+
+def test_a_label_map_maps_the_model_labels_onto_the_gold(tmp_path: Path, gold_files: dict[str, Path]) -> None:
+    news = gold_files["news"]
+    native_label = {"PER": "PERSON", "LOC": "GPE"}
+    native = variant(news, tmp_path / "native.jsonl", lambda s: {**s, "label": native_label[s["label"]]})
+    label_map = tmp_path / "map.yaml"
+    label_map.write_text("PERSON: PER\nGPE: LOC\n", encoding="utf-8")
+    code, out, _ = gold_gate(tmp_path, news, oracle(native), "--min-f1", "0.99")
+    assert code == 1 and "F1 0 < 0.99" in out
+    code, out, err = gold_gate(tmp_path, news, oracle(native), "--map", label_map, "--min-f1", "0.99")
+    assert code == 0 and "PASS  m / news: F1 >= 0.99: value 1," in out, out + err
+
+
+def test_a_label_threshold_on_a_label_the_gold_lacks_is_a_usage_error(
+    tmp_path: Path, gold_files: dict[str, Path]
+) -> None:
+    news = gold_files["news"]
+    code, out, err = gold_gate(tmp_path, news, oracle(news), "--min-f1", "0.5", "--min-label-f1", "ORGG=0.5")
+    assert code == 2 and "PASS" not in out and len(err.strip().splitlines()) == 1, out + err
+    assert "the gold of news has no ORGG span (its labels: LOC, PER)" in err
+    org = variant(news, tmp_path / "org.jsonl", lambda s: {**s, "label": "ORG"} if s["label"] == "LOC" else s)
+    code, _, err = gold_gate(tmp_path, news, oracle(org), "--min-label-f1", "ORG=0.5")  # predicted, never gold
+    assert code == 2 and "has no ORG span" in err
+
+
 def _one_span_short(gold: Path, target: Path) -> Path:
     lines = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines()]
     lines[3]["spans"] = lines[3]["spans"][:1]  # one document loses one span: a small, insignificant drop
@@ -63,6 +136,17 @@ def test_a_baseline_regression_fails_only_when_large_and_significant(
     assert "PASS" in out and "drop" in out
     code, out, _ = gold_gate(tmp_path, news, "tests.fakes:Capitalised", "--baseline", "latest", "--max-drop", "0.05")
     assert code == 1 and "F1 fell" in out
+    # Every LOC span missed: F1 1 -> 2/3 on every document, a significant drop, yet smaller than --max-drop 0.4.
+    # The baseline is the first run by its id (latest is now Capitalised's run, which this one beats).
+    first = run_ids(tmp_path)[0]
+    no_loc = variant(news, tmp_path / "no_loc.jsonl", lambda s: None if s["label"] == "LOC" else s)
+    code, out, err = gold_gate(tmp_path, news, oracle(no_loc), "--baseline", first, "--max-drop", "0.4")
+    assert code == 0, out + err
+    assert next(line for line in out.splitlines() if "drop" in line).startswith("PASS")
+    ids = run_ids(tmp_path)
+    prefix = next(first[:n] for n in range(1, len(first)) if sum(i.startswith(first[:n]) for i in ids) == 1)
+    code, out, _ = gold_gate(tmp_path, news, oracle(no_loc), "--baseline", prefix, "--max-drop", "0.3")
+    assert code == 1 and "F1 fell 0.3333 (> 0.3) from the baseline, p=0.000" in out
 
 
 def test_a_mismatched_or_missing_baseline_is_a_usage_error(tmp_path: Path, gold_files: dict[str, Path]) -> None:
@@ -72,6 +156,9 @@ def test_a_mismatched_or_missing_baseline_is_a_usage_error(tmp_path: Path, gold_
     news = gold_files["news"]
     code, _, err = gold_gate(tmp_path, news, oracle(news), "--baseline", "latest", name="other")
     assert code == 2 and "no cell" in err
+    for run, problem in (("nope", "no run matching 'nope'"), ("2", "several runs matching '2'")):
+        code, _, err = gold_gate(tmp_path, news, oracle(news), "--baseline", run)
+        assert code == 2 and problem in err and len(err.strip().splitlines()) == 1
     (tmp_path / "data" / "mail.jsonl").rename(tmp_path / "data" / "news2.jsonl")
     code, _, err = gold_gate(tmp_path, news, oracle(news), "--baseline", "latest")
     assert code == 2
