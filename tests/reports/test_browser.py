@@ -22,6 +22,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
          "--disable-component-update", "--disable-sync", "--disable-quic", "--enable-logging=stderr", "--v=0",
          "--window-size=1400,2400"]  # fmt: skip
 XSS = ['<script>document.title="pwned"</script>', '"><img src=x onerror="document.title=\'pwned\'">']
+EVIL_LABEL = "ORG<svg onload=document.title='pwned'>"  # a gold label: table cells, attributes and SVG charts
+EVIL_MODEL = 'crf"><script>document.title="pwned"</script>'  # a model name: leaderboard, charts, examples
 
 
 def open_in_chromium(page: Path, profile: Path, *, screenshot: Path | None = None) -> tuple[str, list[str]]:
@@ -65,12 +67,14 @@ def _xss_run(work: Path) -> Path:
     docs = []
     for i in range(8):
         name = ["Ada Lovelace", "Alan Turing"][i % 2]
-        text = f"{name} wrote {XSS[i % 2]} on day {i}."
-        docs.append({"id": f"x{i}", "text": text, "spans": [{"start": 0, "end": len(name), "label": "PER"}]})
+        text = f"{name} wrote {XSS[i % 2]} on day {i} for Acme."
+        spans = [{"start": 0, "end": len(name), "label": "PER"},
+                 {"start": len(text) - 5, "end": len(text) - 1, "label": EVIL_LABEL}]  # fmt: skip
+        docs.append({"id": f"x{i}", "text": text, "spans": spans})
     gold = work / "xss.jsonl"
     gold.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
     suite = {"name": "xss", "datasets": [{"name": "xss", "path": str(gold), "train": str(gold)}],
-             "models": [{"name": "crf", "adapter": "crf", "max_iterations": 20}],
+             "models": [{"name": EVIL_MODEL, "adapter": "crf", "max_iterations": 20}],
              "settings": {"latency_samples": 3, "warmup": 1, "bootstrap": 100}}  # fmt: skip
     (work / "suite.yaml").write_text(yaml.safe_dump(suite), encoding="utf-8")
     nerbench("run", work / "suite.yaml", "--out", work / "run", "--store", work / "db", cwd=work)
@@ -87,3 +91,6 @@ def test_document_text_with_html_is_shown_as_text_and_never_run(tmp_path: Path) 
     assert '<img src="x"' not in dom and "<img src=x" not in dom
     assert '&lt;script&gt;document.title="pwned"&lt;/script&gt;' in dom
     assert '"&gt;&lt;img src=x onerror="document.title=\'pwned\'"&gt;' in dom
+    assert "<svg onload" not in dom and '"><script>' not in dom  # the label and the model name stay text
+    assert "ORG&lt;svg onload=document.title='pwned'&gt;" in dom
+    assert 'crf"&gt;&lt;script&gt;document.title="pwned"&lt;/script&gt;' in dom
