@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from nerbench.reports.model import Board, Details, Row
@@ -65,20 +66,39 @@ def tradeoff(rows: Sequence[Row], attr: str, xlabel: str) -> str | None:
     if not points:
         return None
 
-    def draw(fig: Figure) -> None:
-        ax = fig.add_subplot()
-        ax.scatter([p[0] for p in points], [p[1] for p in points], color="#3a6ea5", zorder=3)
-        for x, y, name in points:
-            ax.annotate(_t(name), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        front = pareto_front([(p[0], p[1]) for p in points])
-        ax.plot([p[0] for p in front], [p[1] for p in front], "--", color="#d6604d", label="Pareto front", zorder=2)
-        if min(p[0] for p in points) > 0 and max(p[0] for p in points) / min(p[0] for p in points) > 50:
-            ax.set_xscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("F1")
-        ax.legend(loc="lower right", fontsize=8)
+    return _svg(lambda fig: draw_tradeoff(fig, points, xlabel), (5.2, 3.4))
 
-    return _svg(draw, (5.2, 3.4))
+
+def draw_tradeoff(fig: Figure, points: Sequence[tuple[float, float, str]], xlabel: str) -> None:
+    """The scatter of ``tradeoff``: (x, F1, model) points, the Pareto front, and a name by each point."""
+    ax = fig.add_subplot()
+    ax.scatter([p[0] for p in points], [p[1] for p in points], color="#3a6ea5", zorder=3)
+    front = pareto_front([(p[0], p[1]) for p in points])
+    ax.plot([p[0] for p in front], [p[1] for p in front], "--", color="#d6604d", label="Pareto front", zorder=2)
+    if min(p[0] for p in points) > 0 and max(p[0] for p in points) / min(p[0] for p in points) > 50:
+        ax.set_xscale("log")
+    ax.margins(x=0.06, y=0.14)  # room above the top point for its name
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("F1")
+    _name_points(fig, ax, points)
+    ax.legend(loc="best", fontsize=8)  # "best" steers clear of the points, the front and the names
+
+
+def _name_points(fig: Figure, ax: Axes, points: Sequence[tuple[float, float, str]]) -> None:
+    """Write each model's name just above its point, on the side facing the middle and shifted to stay in the axes.
+
+    Names are measured after the layout settles, so a long name near an edge never runs off the chart.
+    """
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    box, gap = ax.get_window_extent(renderer), 4 * fig.dpi / 72
+    for x, y, name in points:
+        px = ax.transData.transform((x, y))[0]
+        label = ax.annotate(_t(name), (x, y), textcoords="offset points", xytext=(0, 4), fontsize=8)
+        width = label.get_window_extent(renderer).width
+        left = px - gap - width if px > box.x0 + box.width / 2 else px + gap
+        left = max(min(left, box.x1 - width), box.x0)
+        label.set_position(((left - px) * 72 / fig.dpi, 4))  # offset points from the point
 
 
 def f1_intervals(rows: Sequence[Row]) -> str | None:
