@@ -85,7 +85,7 @@ def open_run(suite: Suite, options: RunOptions, store: Store, datasets: Sequence
         "limit": options.limit,
         "datasets": [_dataset_info(d) for d in datasets],
     }
-    out_dir = str(options.out_dir or Path("runs") / run_id)
+    out_dir = str((options.out_dir or Path("runs") / run_id).resolve())  # found again from any working directory
     store.create_run(run_id, suite=suite.name, suite_path=suite_path, digest=suite.digest, out_dir=out_dir, info=info)
     return run_id
 
