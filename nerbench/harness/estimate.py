@@ -48,7 +48,10 @@ def estimate_suite(suite: Suite, *, limit: int | None = None) -> list[dict[str, 
             if price is not None and price.kind == "characters":
                 split = billing_requests(model)
                 units = sum(request_units(n, price) for d in dataset.documents for n in split(d.text))
-                row.update(units=units, usd=tiered_usd(units, price), basis=f"{price.unit}s, priced {price.date}")
+                basis = f"{price.unit}s, priced {price.date}"
+                if price.free_units_per_month:  # shown, never subtracted: the allowance is per account and month
+                    basis += f"; first {price.free_units_per_month:,} units a month free (not subtracted)"
+                row.update(units=units, usd=tiered_usd(units, price), basis=basis)
             elif price is not None and price.kind == "tokens":
                 row.update(basis="tokens (known only from the server's usage)")
             rows.append(row)

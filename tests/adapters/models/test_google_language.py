@@ -66,6 +66,7 @@ def test_spans_labels_and_billing_match_the_estimate(
     assert round(result["cost"]["usd"], 2) == round(units * 0.001, 2) and result["cost"]["usd"] == pytest.approx(0.009)
     (row,) = estimate_suite(load_suite(suite))
     assert (row["units"], row["usd"]) == (units, pytest.approx(result["cost"]["usd"]))
+    assert row["basis"].endswith("first 5,000 units a month free (not subtracted)")
     assert all(r.headers["authorization"].startswith("Bearer ") for r in server.requests)  # google-auth signed them
     assert_no_secret(tmp_path, doc["_proc"])
 
