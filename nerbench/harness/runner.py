@@ -287,6 +287,7 @@ def _predict_and_measure(
     latency = _latency_samples(ctx, session, model, dataset)
     stability = _stability(ctx, session, model, dataset, key)
     memory = session.call("memory")
+    described = session.call("info").get("describe")  # after predicting: what the model settled on (e.g. a format)
     return {
         **times,
         "latency_ms": latency,
@@ -297,7 +298,7 @@ def _predict_and_measure(
         "batch_size": ctx.suite.settings.batch_size,
         "family": session.info.get("family"),
         "labels": session.info.get("labels"),
-        "describe": session.info.get("describe"),
+        "describe": described,
         "fingerprint": session.info.get("fingerprint"),
     }
 

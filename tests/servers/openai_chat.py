@@ -22,6 +22,7 @@ class ChatService(Service):
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.bodies: list[dict[str, object]] = []
+        self.refused_formats: set[str] = set()  # response_format types answered with HTTP 400, as older servers do
 
     def answer(self, request: Request) -> Reply:
         if request.path != "/v1/chat/completions":
@@ -30,6 +31,10 @@ class ChatService(Service):
             return Reply.json(401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
         body = request.json()
         self.bodies.append(body)
+        kind = (body.get("response_format") or {}).get("type")
+        if kind in self.refused_formats:
+            message = f"response_format type {kind!r} is not supported by this server"
+            return Reply.json(400, {"error": {"message": message, "type": "invalid_request_error"}})
         text = body["messages"][-1]["content"]
         if FAILING in text:
             return self.server_error()

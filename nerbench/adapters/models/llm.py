@@ -2,7 +2,9 @@
 
 The prompt lists the suite's schema (label and description) and asks for JSON
 ``{"entities": [{"text", "label", "occurrence"}]}``; with ``response_format:
-json_schema`` (default) the server is held to that schema. Every returned entity
+json_schema`` the server is held to that schema, and by default (``auto``) a
+server that refuses it (HTTP 400) is asked for ``json_object``, then for no
+response format, the first that works kept for every later request. Every returned entity
 is grounded in the document (:func:`ground`): the ``occurrence``-th exact match,
 else the ``occurrence``-th match after case and whitespace normalisation. An
 entity that cannot be grounded is returned as ``Span(0, 0, label, surface=text)``,
@@ -13,7 +15,7 @@ Usage is the prompt and completion tokens the server reports.
 Options: ``base_url`` (e.g. ``https://api.openai.com/v1``), ``model``,
 ``api_key_env`` (the environment variable holding the key; none: no
 ``Authorization`` header), ``temperature`` (0), ``max_tokens`` (1024),
-``response_format`` (``json_schema``, ``json_object`` or ``none``), ``few_shot``
+``response_format`` (``auto``, ``json_schema``, ``json_object`` or ``none``), ``few_shot``
 (examples drawn from the dataset's train split, default 0), ``seed`` (which
 examples), plus the shared remote options (``concurrency``,
 ``request_timeout_s``, ``max_retries``, ``backoff_s``, ``max_backoff_s``). Plain
@@ -23,11 +25,13 @@ examples), plus the shared remote options (``concurrency``,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import random
 import re
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -38,7 +42,8 @@ from nerbench.adapters.models.remote import Meter, RemoteSettings, Retry, call_w
 from nerbench.errors import ConfigError
 from nerbench.types import Document, Span, TextInput
 
-FORMATS = ("json_schema", "json_object", "none")
+FORMATS = ("auto", "json_schema", "json_object", "none")
+FALLBACKS = ("json_schema", "json_object", "none")  # ``auto`` tries these in turn
 _SCHEMA = {
     "type": "object",
     "properties": {
@@ -159,13 +164,16 @@ class LlmAdapter:
         self.api_key_env: str | None = config.option("api_key_env", None, kind=str)
         self.temperature = float(config.option("temperature", 0.0, kind=(int, float)))
         self.max_tokens: int = config.option("max_tokens", 1024, kind=int)
-        self.format: str = config.option("response_format", "json_schema", kind=str)
+        self.format: str = config.option("response_format", "auto", kind=str)
         self.few_shot: int = config.option("few_shot", 0, kind=int)
         self.seed: int = config.option("seed", 0, kind=int)
         if self.format not in FORMATS or self.few_shot < 0:
             raise ConfigError(f"model {config.name!r}: response_format is one of {', '.join(FORMATS)}; few_shot >= 0")
         self.trains = self.few_shot > 0
         self.meter = Meter("token")
+        # With ``auto``, the formats still to try: a server that refuses one (HTTP 400) gets the next from then on.
+        self._formats = list(FALLBACKS) if self.format == "auto" else [self.format]
+        self._formats_lock = threading.Lock()
         self.examples: list[tuple[str, str]] = []
         self._api_key: str | None = None
 
@@ -200,14 +208,14 @@ class LlmAdapter:
             chat += [{"role": "user", "content": example}, {"role": "assistant", "content": answer}]
         return [*chat, {"role": "user", "content": text}]
 
-    def _body(self, text: str) -> dict[str, Any]:
+    def _body(self, text: str, response_format: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model, "messages": self.messages(text), "temperature": self.temperature,
             "max_tokens": self.max_tokens,
         }  # fmt: skip
-        if self.format == "json_schema":
+        if response_format == "json_schema":
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "entities", "schema": _SCHEMA}}
-        elif self.format == "json_object":
+        elif response_format == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
 
@@ -223,9 +231,24 @@ class LlmAdapter:
             reply: dict[str, Any] = json.loads(response.read().decode("utf-8"))
         return reply
 
+    def _reply(self, text: str) -> dict[str, Any]:
+        """The server's reply; under ``auto``, a response format the server refuses (HTTP 400) is dropped for good."""
+        while True:
+            response_format = self._formats[0]
+            body = json.dumps(self._body(text, response_format), ensure_ascii=False).encode("utf-8")
+            try:
+                return call_with_retries(functools.partial(self._post, body), _retry, self.settings)
+            except urllib.error.HTTPError as err:
+                with self._formats_lock:
+                    if err.code != 400:
+                        raise
+                    if self._formats[0] == response_format:  # else another request has moved on already
+                        if len(self._formats) == 1:
+                            raise
+                        self._formats.pop(0)
+
     def _complete(self, text: str) -> list[Span]:
-        body = json.dumps(self._body(text), ensure_ascii=False).encode("utf-8")
-        reply = call_with_retries(lambda: self._post(body), _retry, self.settings)
+        reply = self._reply(text)
         usage = reply.get("usage") or {}
         self.meter.tokens(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)), len(text))
         try:
@@ -242,7 +265,10 @@ class LlmAdapter:
         return f"llm:{self.base_url}:{self.model}:{self.temperature}:{self.format}:{self.few_shot}:{self.seed}:{prompt}"
 
     def describe(self) -> dict[str, str]:
-        return {"model": self.model, "endpoint": self.base_url, "few_shot": str(self.few_shot)}
+        return {
+            "model": self.model, "endpoint": self.base_url, "few_shot": str(self.few_shot),
+            "response_format": self.format if self.format != "auto" else f"auto ({self._formats[0]})",
+        }  # fmt: skip
 
 
 def _answer(doc: Document) -> list[dict[str, Any]]:

@@ -128,6 +128,26 @@ def test_retries_failures_and_malformed_replies(server: ChatService, tmp_path: P
     assert result["metrics"]["counts"]["correct"] == sum(len(preds[f"d{i}"]["spans"]) for i in range(3))
 
 
+def test_a_refused_response_format_falls_back_and_stays_down(server: ChatService, tmp_path: Path) -> None:
+    server.refused_formats = {"json_schema"}  # e.g. an older llama.cpp or vLLM
+    result = cell(run(tmp_path, write_suite(tmp_path, _model(server, concurrency=1), texts=TEXTS)), "llm-test", "gold")
+    assert result["failures"]["failed_docs"] == 0 and result["metrics"]["micro"]["f1"] == 1.0
+    kinds = [(b.get("response_format") or {}).get("type") for b in server.bodies]  # type: ignore[union-attr]
+    assert kinds == ["json_schema", *["json_object"] * len(TEXTS)]  # refused once, then never asked again
+    assert result["describe"]["response_format"] == "auto (json_object)"
+
+
+def test_a_fixed_response_format_the_server_refuses_fails_with_its_reason(server: ChatService, tmp_path: Path) -> None:
+    server.refused_formats = {"json_schema", "json_object"}
+    model = _model(server, response_format="json_schema")
+    result = cell(run(tmp_path, write_suite(tmp_path, model, texts=TEXTS[:2])), "llm-test", "gold")
+    assert result["failures"]["failed_docs"] == 2 and "400" in result["failures"]["error"]
+    server.bodies.clear()
+    result = cell(run(tmp_path, write_suite(tmp_path, _model(server), texts=TEXTS[:2])), "llm-test", "gold")
+    assert result["failures"]["failed_docs"] == 0  # auto: down to no response format at all
+    assert (server.bodies[-1].get("response_format")) is None
+
+
 def test_slow_replies_time_out_and_are_retried(server: ChatService, tmp_path: Path) -> None:
     server.slow_first, server.slow_s = 1, 2.0
     model = _model(server, request_timeout_s=0.5, concurrency=1)
