@@ -47,6 +47,8 @@ class RunProgress:
             self.bars.advance(self.tasks[key], data["advance"])
         elif event == "cell_failed":
             self.console.print(f"[red]{key[0]} × {key[1]} failed:[/red] {data['error']}")
+        elif event == "model_skipped":
+            self.console.print(f"[yellow]{key[0]} skipped:[/yellow] {data['reason']} (its if_installed: list)")
 
 
 def _f(value: Any, digits: int = 3) -> str:

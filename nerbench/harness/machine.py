@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import shutil
 import subprocess
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -80,3 +82,30 @@ def machine_info(project_dir: Path | None = None) -> dict[str, Any]:
         "python": platform.python_version(),
         "git_commit": _git_commit(project_dir or Path.cwd()),
     }
+
+
+def missing_modules(names: Sequence[str], python: str | None = None) -> list[str]:
+    """Which of ``names`` (Python modules) the interpreter ``python`` (default: this one) cannot import."""
+    if not names:
+        return []
+    if python is None:
+        return [n for n in names if _absent(n)]
+    probe = (
+        "import importlib.util, sys\n"
+        "def absent(n):\n"
+        "    try:\n        return importlib.util.find_spec(n) is None\n"
+        "    except ImportError:\n        return True\n"
+        "print(' '.join(n for n in sys.argv[1:] if absent(n)))"
+    )
+    try:
+        found = subprocess.run([python, "-c", probe, *names], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return [f"{python} ({err})"]
+    return found.stdout.split() if found.returncode == 0 else [f"{python} ({found.stderr.strip()[-200:]})"]
+
+
+def _absent(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is None
+    except ImportError:  # a parent package is missing
+        return True

@@ -25,7 +25,7 @@ from nerbench.errors import ConfigError
 from nerbench.harness.cells import cell_result, usage_cost
 from nerbench.harness.estimate import estimate_suite
 from nerbench.harness.loading import LoadedDataset, content_hash, load_datasets
-from nerbench.harness.machine import library_versions, machine_info
+from nerbench.harness.machine import library_versions, machine_info, missing_modules
 from nerbench.harness.store import Store, StoredPrediction
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError, WorkerFailure, WorkerProcess
@@ -117,12 +117,19 @@ def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progre
                 f"this suite is estimated to cost ${estimate:.2f}, over --max-cost ${options.max_cost_usd:g}: "
                 "raise the budget, or run fewer models or documents (--models, --limit)"
             )
+    models = []
+    for model in suite.models:
+        missing = missing_modules(model.if_installed, model.python)
+        if missing:
+            progress("model_skipped", model=model.name, reason=f"not installed: {', '.join(missing)}")
+        else:
+            models.append(model)
     store = Store(options.store)
     run_id = open_run(suite, options, store, datasets)
     ctx = RunContext(suite, options, store, run_id, progress, datasets)
-    progress("run_start", run_id=run_id, models=len(suite.models), datasets=len(datasets))
+    progress("run_start", run_id=run_id, models=len(models), datasets=len(datasets))
     try:
-        for model in suite.models:
+        for model in models:
             run_model(ctx, model, datasets)
     except BaseException:
         store.finish_run(run_id, "interrupted")

@@ -22,7 +22,9 @@ from nerbench.labels import LabelMap, load_label_map
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Model keys the runner reads; every other key of a model entry is an adapter option.
-RUNNER_MODEL_KEYS = ("name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "datasets")
+RUNNER_MODEL_KEYS = (
+    "name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "datasets", "if_installed",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class ModelSpec:
     train: str | None = None  # a dataset name whose train split this model learns from
     timeout_s: float | None = None
     datasets: tuple[str, ...] | None = None  # run only on these datasets (default: all)
+    if_installed: tuple[str, ...] = ()  # Python modules the model needs: where one is missing it is skipped, not failed
 
     def runs_on(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets
@@ -269,10 +272,17 @@ def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> Mode
             only = [only]
         if not isinstance(only, list) or not set(only) <= names:
             raise where.error(f"model {name!r}: 'datasets' must list dataset names of this suite", value, "datasets")
+    needs = value.get("if_installed", [])
+    needs = [needs] if isinstance(needs, str) else needs
+    if not isinstance(needs, list) or not all(isinstance(n, str) and n for n in needs):
+        raise where.error(
+            f"model {name!r}: 'if_installed' must list Python module names (e.g. en_core_web_md)", value, "if_installed"
+        )
     return ModelSpec(
         name=name, adapter=adapter, options=options, label_maps=_label_maps(value, where, datasets),
         python=value.get("python"), gold_tokens=bool(value.get("gold_tokens", False)), train=train,
         timeout_s=value.get("timeout_s"), datasets=tuple(only) if only is not None else None,
+        if_installed=tuple(needs),
     )  # fmt: skip
 
 

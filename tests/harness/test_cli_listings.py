@@ -57,6 +57,26 @@ def test_a_model_can_run_under_another_interpreter(write_suite: SuiteWriter, tmp
     assert failed["status"] == "failed" and "nope" in failed["failures"]["error"]
 
 
+def test_a_model_whose_modules_are_not_installed_is_skipped_with_a_note(
+    write_suite: SuiteWriter, tmp_path: Path
+) -> None:
+    python = tmp_path / "other-python"
+    python.symlink_to(sys.executable)
+    models = [
+        {"name": "present", "adapter": "tests.fakes:Capitalised", "if_installed": ["json", "nerbench.scoring"]},
+        {"name": "absent", "adapter": "tests.fakes:Capitalised", "if_installed": "no_such_module_xyz"},
+        {"name": "absent-there", "adapter": "tests.fakes:Capitalised", "python": str(python),
+         "if_installed": ["json", "no_such_pkg.sub"]},
+    ]  # fmt: skip
+    proc = nerbench("run", write_suite(models), "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path)
+    assert "absent skipped: not installed: no_such_module_xyz" in " ".join(proc.stdout.split())
+    assert "absent-there skipped: not installed: no_such_pkg.sub" in " ".join(proc.stdout.split())
+    assert {c["model"] for c in results(tmp_path / "run")["cells"]} == {"present"}
+    bad = write_suite([{"name": "m", "adapter": "tests.fakes:Capitalised", "if_installed": [3]}])
+    failed = nerbench("run", bad, "--store", tmp_path / "r2.db", cwd=tmp_path, check=False)
+    assert failed.returncode == 2 and "'if_installed' must list Python module names" in failed.stderr
+
+
 def test_limit_models_and_datasets_select_part_of_the_suite(write_suite: SuiteWriter, tmp_path: Path) -> None:
     suite = write_suite([
         {"name": "caps", "adapter": "tests.fakes:Capitalised"},
