@@ -72,6 +72,7 @@ def results_document(store: Store, run_id: str) -> dict[str, Any]:
                 "versions": info.get("versions"),
                 "settings": info.get("settings"),
                 "limit": info.get("limit"),
+                "skipped_models": info.get("skipped_models", []),
                 "scorer_version": SCORER_VERSION,
             },
             "datasets": info.get("datasets", []),

@@ -69,7 +69,14 @@ def new_run_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
-def open_run(suite: Suite, options: RunOptions, store: Store, datasets: Sequence[LoadedDataset]) -> str:
+def open_run(
+    suite: Suite,
+    options: RunOptions,
+    store: Store,
+    datasets: Sequence[LoadedDataset],
+    *,
+    skipped: Sequence[dict[str, str]] = (),
+) -> str:
     """Resume the suite's unfinished run (``--resume``) or record a new one."""
     suite_path = str(suite.path.resolve())
     if options.resume:
@@ -83,6 +90,7 @@ def open_run(suite: Suite, options: RunOptions, store: Store, datasets: Sequence
         "settings": suite.settings.__dict__,
         "suite_text": suite.raw_text,
         "limit": options.limit,
+        "skipped_models": list(skipped),  # if_installed models whose modules were missing
         "datasets": [_dataset_info(d) for d in datasets],
     }
     out_dir = str((options.out_dir or Path("runs") / run_id).resolve())  # found again from any working directory
@@ -117,15 +125,16 @@ def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progre
                 f"this suite is estimated to cost ${estimate:.2f}, over --max-cost ${options.max_cost_usd:g}: "
                 "raise the budget, or run fewer models or documents (--models, --limit)"
             )
-    models = []
+    models, skipped = [], []
     for model in suite.models:
         missing = missing_modules(model.if_installed, model.python)
         if missing:
-            progress("model_skipped", model=model.name, reason=f"not installed: {', '.join(missing)}")
+            skipped.append({"model": model.name, "reason": f"not installed: {', '.join(missing)}"})
+            progress("model_skipped", **skipped[-1])
         else:
             models.append(model)
     store = Store(options.store)
-    run_id = open_run(suite, options, store, datasets)
+    run_id = open_run(suite, options, store, datasets, skipped=skipped)
     ctx = RunContext(suite, options, store, run_id, progress, datasets)
     progress("run_start", run_id=run_id, models=len(models), datasets=len(datasets))
     try:

@@ -71,7 +71,11 @@ def test_a_model_whose_modules_are_not_installed_is_skipped_with_a_note(
     proc = nerbench("run", write_suite(models), "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path)
     assert "absent skipped: not installed: no_such_module_xyz" in " ".join(proc.stdout.split())
     assert "absent-there skipped: not installed: no_such_pkg.sub" in " ".join(proc.stdout.split())
-    assert {c["model"] for c in results(tmp_path / "run")["cells"]} == {"present"}
+    document = results(tmp_path / "run")
+    assert {c["model"] for c in document["cells"]} == {"present"}
+    assert [s["model"] for s in document["run"]["skipped_models"]] == ["absent", "absent-there"]
+    report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "<dt>Not run</dt><dd>absent (not installed: no_such_module_xyz); absent-there" in report
     bad = write_suite([{"name": "m", "adapter": "tests.fakes:Capitalised", "if_installed": [3]}])
     failed = nerbench("run", bad, "--store", tmp_path / "r2.db", cwd=tmp_path, check=False)
     assert failed.returncode == 2 and "'if_installed' must list Python module names" in failed.stderr
