@@ -30,6 +30,7 @@ from nerbench.adapters.models.remote import (
     RemoteSettings,
     Retry,
     call_with_retries,
+    connection_retry,
     error_reason,
     gather,
     http_retry,
@@ -61,10 +62,7 @@ def _retry(err: BaseException) -> Retry | None:
         if code in _THROTTLING:
             return http_retry(429, headers)
         return http_retry(status, headers)
-    names = {cls.__name__ for cls in type(err).__mro__}
-    if type(err).__module__.startswith("botocore") and names & {"ConnectionError", "HTTPClientError"}:
-        return Retry()  # connection refused or reset, read timeout
-    return None
+    return connection_retry(err, ("botocore",), frozenset({"ConnectionError", "HTTPClientError"}))
 
 
 class ComprehendAdapter:

@@ -23,7 +23,16 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
-from nerbench.adapters.models.remote import Meter, RemoteSettings, Retry, call_with_retries, http_retry, predict_each
+from nerbench.adapters.models.remote import (
+    REQUESTS_ERRORS,
+    Meter,
+    RemoteSettings,
+    Retry,
+    call_with_retries,
+    connection_retry,
+    http_retry,
+    predict_each,
+)
 from nerbench.errors import ConfigError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
@@ -61,10 +70,7 @@ def _retry(err: BaseException) -> Retry | None:
             after = _retry_info_s(err)
             return Retry(after) if after is not None else retry
         return retry
-    names = {cls.__name__ for cls in type(err).__mro__}
-    if type(err).__module__.startswith(("requests", "urllib3")) and names & {"ConnectionError", "Timeout"}:
-        return Retry()
-    return None
+    return connection_retry(err, *REQUESTS_ERRORS)
 
 
 class GoogleLanguageAdapter:

@@ -28,10 +28,12 @@ from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
 from nerbench.adapters.models.remote import (
+    REQUESTS_ERRORS,
     Meter,
     RemoteSettings,
     Retry,
     call_with_retries,
+    connection_retry,
     http_retry,
     predict_each,
     shifted,
@@ -58,10 +60,7 @@ def _retry(err: BaseException) -> Retry | None:
     if isinstance(code, int) and type(err).__name__ == "ApiException":
         response = getattr(err, "http_response", None)
         return http_retry(code, getattr(response, "headers", None))
-    names = {cls.__name__ for cls in type(err).__mro__}
-    if type(err).__module__.startswith(("requests", "urllib3")) and names & {"ConnectionError", "Timeout"}:
-        return Retry()
-    return None
+    return connection_retry(err, *REQUESTS_ERRORS)
 
 
 class WatsonNluAdapter:

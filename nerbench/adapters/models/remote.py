@@ -100,6 +100,19 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def connection_retry(err: BaseException, modules: tuple[str, ...], names: frozenset[str]) -> Retry | None:
+    """A dropped connection or timeout raised by a client library is retried.
+
+    Matched by the exception's module and class names (``names`` anywhere in its
+    bases), so this module never imports a provider's library.
+    """
+    bases = {cls.__name__ for cls in type(err).__mro__}
+    return Retry() if type(err).__module__.startswith(modules) and bases & names else None
+
+
+REQUESTS_ERRORS = (("requests", "urllib3"), frozenset({"ConnectionError", "Timeout"}))  # SDKs built on requests
+
+
 def http_retry(status: int | None, headers: Mapping[str, Any] | None) -> Retry | None:
     """Throttling (429) and server errors (5xx) are retried; other statuses are not."""
     if status is None or not (status == 429 or 500 <= status < 600):

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from nerbench.adapters.models.base import DocumentErrors, ModelConfig, Usage
 from nerbench.adapters.models.remote import (
+    REQUESTS_ERRORS,
     RemoteSettings,
     Retry,
     backoff_delay,
     call_with_retries,
+    connection_retry,
     http_retry,
     predict_each,
     retry_after_seconds,
@@ -41,6 +43,18 @@ def test_retry_after_and_status_classification() -> None:
     assert http_retry(429, {"Retry-After": "2"}) == Retry(2.0)
     assert http_retry(503, {}) == Retry(None)
     assert http_retry(400, {}) is None and http_retry(None, None) is None
+
+
+def test_dropped_connections_of_the_real_client_libraries_are_retried() -> None:
+    import botocore.exceptions
+    import requests
+
+    assert connection_retry(requests.exceptions.ConnectTimeout("t"), *REQUESTS_ERRORS) == Retry()
+    assert connection_retry(requests.exceptions.ConnectionError("reset"), *REQUESTS_ERRORS) == Retry()
+    assert connection_retry(requests.exceptions.InvalidURL("x"), *REQUESTS_ERRORS) is None
+    assert connection_retry(ConnectionError("builtin"), *REQUESTS_ERRORS) is None  # not the library's
+    dropped = botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+    assert connection_retry(dropped, ("botocore",), frozenset({"ConnectionError", "HTTPClientError"})) == Retry()
 
 
 def test_call_with_retries_sleeps_then_gives_up_after_the_last_retry() -> None:
