@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -44,17 +45,8 @@ def _model(server: GoogleLanguageService, **options: object) -> dict[str, object
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("api_version", ["v1", "v2"])
-def test_spans_labels_and_billing_match_the_estimate(
-    server: GoogleLanguageService, tmp_path: Path, api_version: str
-) -> None:
-    texts = [*TEXTS, "x" * 2500 + " Ada Lovelace"]  # 3 units
-    suite = write_suite(tmp_path, _model(server, api_version=api_version), texts=texts)
-    doc = run(tmp_path, suite)
-    result = cell(doc, "google", "gold")
-    metrics = result["metrics"]
-    assert metrics["micro"]["f1"] == 1.0 and metrics["counts"]["invalid"] == 0, metrics
-    assert all(r.path.startswith(f"/{api_version}/documents:analyzeEntities") for r in server.requests)
+def assert_spans_units_and_estimate(tmp_path: Path, suite: Path, result: dict[str, Any], texts: list[str]) -> None:
+    """The first document's code-point spans after an emoji, units and dollars to the cent, equal to the estimate."""
     first = predictions(tmp_path, "google")["d0"]["spans"]
     assert [(s["start"], s["label"], s["native_label"]) for s in first] == [
         (len("🙂 "), "PER", "PERSON"), (len("🙂 Ada Lovelace met "), "PER", "PERSON"),
@@ -67,6 +59,20 @@ def test_spans_labels_and_billing_match_the_estimate(
     (row,) = estimate_suite(load_suite(suite))
     assert (row["units"], row["usd"]) == (units, pytest.approx(result["cost"]["usd"]))
     assert row["basis"].endswith("first 5,000 units a month free (not subtracted)")
+
+
+@pytest.mark.parametrize("api_version", ["v1", "v2"])
+def test_spans_labels_and_billing_match_the_estimate(
+    server: GoogleLanguageService, tmp_path: Path, api_version: str
+) -> None:
+    texts = [*TEXTS, "x" * 2500 + " Ada Lovelace"]  # 3 units
+    suite = write_suite(tmp_path, _model(server, api_version=api_version), texts=texts)
+    doc = run(tmp_path, suite)
+    result = cell(doc, "google", "gold")
+    metrics = result["metrics"]
+    assert metrics["micro"]["f1"] == 1.0 and metrics["counts"]["invalid"] == 0, metrics
+    assert all(r.path.startswith(f"/{api_version}/documents:analyzeEntities") for r in server.requests)
+    assert_spans_units_and_estimate(tmp_path, suite, result, texts)
     assert all(r.headers["authorization"].startswith("Bearer ") for r in server.requests)  # google-auth signed them
     assert_no_secret(tmp_path, doc["_proc"])
 

@@ -9,7 +9,6 @@ service-account file (a fresh RSA key; its key id is the planted secret).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +16,7 @@ import google.auth.jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from nerbench.harness.estimate import estimate_suite
-from nerbench.harness.suite import load_suite
+from tests.adapters.models.test_google_language import assert_spans_units_and_estimate
 from tests.harness.conftest import cell
 from tests.servers.cloud_suite import PLANTED_SECRET, TEXTS, assert_no_secret, predictions, run, write_suite
 from tests.servers.google import write_service_account
@@ -74,16 +72,7 @@ def test_spans_labels_and_billing_match_the_estimate(
     method = f"/google.cloud.language.{api_version}.LanguageService/AnalyzeEntities"
     assert server.grpc_calls == [method] * len(texts) and len(server.requests) == len(texts)
     assert all("grpc/" in r.headers["x-goog-api-client"] for r in server.requests)
-    first = predictions(tmp_path, "google")["d0"]["spans"]
-    assert [(s["start"], s["label"], s["native_label"]) for s in first] == [
-        (len("🙂 "), "PER", "PERSON"), (len("🙂 Ada Lovelace met "), "PER", "PERSON"),
-        (len("🙂 Ada Lovelace met Alan Turing in "), "LOC", "LOCATION"),
-    ]  # fmt: skip
-    units = sum(max(1, math.ceil(len(t) / 1000)) for t in texts)
-    assert units == len(TEXTS) + 3
-    assert result["cost"]["units"] == units and result["cost"]["usd"] == pytest.approx(units * 0.001)
-    (row,) = estimate_suite(load_suite(suite))
-    assert (row["units"], row["usd"]) == (units, pytest.approx(result["cost"]["usd"]))
+    assert_spans_units_and_estimate(tmp_path, suite, result, texts)
     assert _signed_by_service_account(server)
     assert_no_secret(tmp_path, doc["_proc"])
 
