@@ -68,6 +68,8 @@ def cell_result(
     return {
         "adapter": model.adapter,
         "family": perf.get("family"),
+        "kind": perf.get("kind"),
+        "notice": perf.get("notice"),
         "fingerprint": perf.get("fingerprint"),
         "label_map": label_map.name if label_map else None,
         "metrics": metrics_json(result, f1_ci=ci, repairs=dataset.corpus.repairs),

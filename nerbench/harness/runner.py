@@ -313,6 +313,8 @@ def _predict_and_measure(
         "stability": stability,
         "batch_size": ctx.suite.settings.batch_size,
         "family": session.info.get("family"),
+        "kind": session.info.get("kind") or None,  # the adapter's own: rules, zero-shot, ...
+        "notice": session.info.get("notice") or None,
         "labels": session.info.get("labels"),
         "describe": described,
         "fingerprint": session.info.get("fingerprint"),

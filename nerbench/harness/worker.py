@@ -77,7 +77,11 @@ class Worker:
             cache_dir=Path(raw.get("cache_dir", ".nerbench/cache")),
         )
         self.adapter = create_adapter(config)
-        return {"family": self.adapter.family, "trains": bool(self.adapter.trains)}
+        adapter = self.adapter
+        return {
+            "family": adapter.family, "trains": bool(adapter.trains),
+            "kind": str(getattr(adapter, "kind", "")), "notice": str(getattr(adapter, "notice", "")),
+        }  # fmt: skip
 
     def op_fingerprint(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"fingerprint": self._model().fingerprint()}

@@ -30,6 +30,8 @@ class Row:
     family: str
     f1: float | None
     f1_ci: tuple[float, float] | None = None
+    kind: str = ""  # the adapter's declared kind (rules, zero-shot); empty: a pretrained or trained model
+    notice: str = ""  # what users must know about the service, e.g. its end of support
     precision: float | None = None
     recall: float | None = None
     macro_f1: float | None = None
@@ -99,6 +101,7 @@ def row_from_cell(cell: Mapping[str, Any]) -> Row:
     return Row(
         model=str(cell["model"]), dataset=str(cell["dataset"]), status=str(cell.get("status", "done")),
         adapter=str(cell.get("adapter") or ""), family=str(cell.get("family") or cell.get("adapter") or ""),
+        kind=str(cell.get("kind") or ""), notice=str(cell.get("notice") or ""),
         f1=_get(metrics, "micro", "f1"), f1_ci=(ci[0], ci[1]) if ci else None,
         precision=_get(metrics, "micro", "precision"), recall=_get(metrics, "micro", "recall"),
         macro_f1=_get(metrics, "macro", "f1"), schema_error_rate=metrics.get("schema_error_rate"),

@@ -1,7 +1,7 @@
 """'Which to pick': answers computed from a run's numbers, never written by hand.
 
-A model's *kind* (ready-made, trained on the team's data, zero-shot, rules) comes from its family and
-whether it trained in this run; the mapping is the data below, in one place.
+A model's *kind* (ready-made, trained on the team's data, zero-shot, rules) comes from whether it
+trained in this run and from the ``kind`` its adapter declares, recorded in each cell.
 """
 
 from __future__ import annotations
@@ -12,17 +12,6 @@ from dataclasses import dataclass
 from nerbench.reports.model import Board, Row
 
 READY_MADE, TRAINED, ZERO_SHOT, RULES = "ready-made", "trained on your data", "zero-shot", "rules"
-# Family (or adapter) -> kind; a model that trained in this run (``latency.fit_s`` set) is always TRAINED,
-# and a family missing here is a pretrained local model (spaCy, Flair, Stanza, transformers): READY_MADE.
-FAMILY_KINDS: dict[str, str] = {
-    "crf": TRAINED,
-    "rules": RULES,
-    "llm": ZERO_SHOT,
-    "gliner": ZERO_SHOT,
-    "aws-comprehend": READY_MADE,
-    "google-language": READY_MADE,
-    "ibm-nlu": READY_MADE,
-}
 # Labels that pretrained NER models ship with (CoNLL-2003, OntoNotes 5, the cloud APIs' common types);
 # any other gold label is one "no pretrained model knows".
 STANDARD_LABELS = frozenset(
@@ -54,14 +43,14 @@ STANDARD_LABELS = frozenset(
 )
 POINT = 0.01  # one F1 point
 BUILD_THRESHOLD = 0.10  # rule of thumb: training your own pays off when ready-made models trail by > 10 points
-DEPRECATIONS = {"ibm-nlu": "IBM Watson Natural Language Understanding reaches end of support on 2027-07-31."}
 
 
 def kind_of(row: Row) -> str:
-    """The model's kind, from its family and whether it trained on the suite's train split."""
+    """The model's kind: trained when it trained on the suite's train split, else what its adapter
+    declares (``kind``: rules, zero-shot), else a ready-made (pretrained or managed) model."""
     if row.fit_s is not None:
         return TRAINED
-    return FAMILY_KINDS.get(row.family, FAMILY_KINDS.get(row.adapter, READY_MADE))
+    return row.kind or READY_MADE
 
 
 def shown_kind(row: Row) -> str:
@@ -192,6 +181,6 @@ def picks(board: Board) -> list[Pick]:
 
 
 def notices(boards: Sequence[Board]) -> list[str]:
-    """Deprecation notes for the services present in the run."""
-    present = {r.family for b in boards for r in b.rows} | {r.adapter for b in boards for r in b.rows}
-    return [note for family, note in DEPRECATIONS.items() if family in present]
+    """What the adapters of the run's models say users must know (e.g. a service's end of support), once each."""
+    seen = {f"{r.adapter}: {r.notice}": None for b in boards for r in b.rows if r.notice}
+    return list(seen)

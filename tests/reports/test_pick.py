@@ -19,16 +19,24 @@ BOARD = Board(
             "bert-ft", "transformers", 0.880, 40.0, 0.020, {"COMPANY": 0.85, "MONEY": 0.95, "TICKER": 0.80}, fit_s=90.0
         ),
         row("crf", "crf", 0.875, 2.0, 0.002, {"COMPANY": 0.90, "MONEY": 0.93, "TICKER": 0.70}, fit_s=3.0),
-        row("gliner", "gliner", 0.874, 30.0, 0.001, {"COMPANY": 0.60, "MONEY": 0.90, "TICKER": 0.50}),
+        row("gliner", "gliner", 0.874, 30.0, 0.001, {"COMPANY": 0.60, "MONEY": 0.90, "TICKER": 0.50}, kind="zero-shot"),
         row("spacy-sm", "spacy", 0.700, 5.0, 0.003, {"COMPANY": 0.00, "MONEY": 0.90, "TICKER": 0.00}),
         row("aws", "aws-comprehend", 0.760, 120.0, 1.000, {"COMPANY": 0.00, "MONEY": 0.92, "TICKER": 0.00}),
-        row("ibm", "ibm-nlu", 0.500, 300.0, 3.000, {"COMPANY": 0.00, "MONEY": 0.50, "TICKER": 0.00}),
-        Row(model="broken", dataset="fin", status="failed", adapter="llm", family="llm", f1=None),
+        row(
+            "ibm",
+            "ibm-nlu",
+            0.500,
+            300.0,
+            3.000,
+            {"COMPANY": 0.00, "MONEY": 0.50, "TICKER": 0.00},
+            notice="deprecated by IBM: Watson NLU reaches end of support on 2027-07-31",
+        ),
+        Row(model="broken", dataset="fin", status="failed", adapter="llm", family="llm", f1=None, kind="zero-shot"),
     ),
 )
 
 
-def test_kinds_come_from_the_family_and_training() -> None:
+def test_kinds_come_from_the_adapter_and_training() -> None:
     kinds = {r.model: pick.kind_of(r) for r in BOARD.rows}
     assert kinds == {"bert-ft": pick.TRAINED, "crf": pick.TRAINED, "gliner": pick.ZERO_SHOT,
                      "spacy-sm": pick.READY_MADE, "aws": pick.READY_MADE, "ibm": pick.READY_MADE,

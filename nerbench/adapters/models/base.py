@@ -87,7 +87,9 @@ class ModelAdapter(Protocol):
 
     Optional class attributes read by ``nerbench models``: ``requires`` (import
     names of the libraries), ``extra`` (the pip extra), ``native_labels`` and
-    ``notice`` (one line users must see, e.g. a provider's end of support).
+    ``notice`` (one line users must see, e.g. a provider's end of support); and,
+    recorded in each cell for the report, ``kind`` (``rules`` or ``zero-shot``;
+    absent: a pretrained or managed model, or trained when it fits) and ``notice``.
     """
 
     family: ClassVar[str]

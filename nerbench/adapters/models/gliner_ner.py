@@ -46,6 +46,7 @@ class GlinerAdapter:
     """A GLiNER model prompted with the suite's labels."""
 
     family: ClassVar[str] = "gliner"
+    kind: ClassVar[str] = "zero-shot"
     trains: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ("gliner", "torch")
     extra: ClassVar[str] = "gliner"

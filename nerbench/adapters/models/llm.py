@@ -151,6 +151,7 @@ class LlmAdapter:
     """An LLM behind an OpenAI-compatible ``/chat/completions`` endpoint, prompted with the suite's schema."""
 
     family: ClassVar[str] = "llm"
+    kind: ClassVar[str] = "zero-shot"  # with few_shot, it also trains: the report then counts it as trained
     trains: bool = False  # True when few_shot > 0: examples come from the train split
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str] = "llm"

@@ -56,6 +56,7 @@ class RulesAdapter:
     """Entity ruler and regex patterns over ``spacy.blank(language)``."""
 
     family: ClassVar[str] = "rules"
+    kind: ClassVar[str] = "rules"
     trains: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:

@@ -61,6 +61,9 @@ def test_spans_labels_and_billing_match_the_estimate(server: WatsonNluService, t
     (row,) = estimate_suite(load_suite(suite))
     assert (row["units"], row["usd"]) == (units, pytest.approx(result["cost"]["usd"]))
     assert "2027-07-31" in result["describe"]["deprecated"]
+    assert result["notice"] == "deprecated by IBM: Watson NLU reaches end of support on 2027-07-31"
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert '<p class="notice">ibm-nlu: deprecated by IBM: Watson NLU reaches end of support on 2027-07-31</p>' in page
     assert_no_secret(tmp_path, doc["_proc"])
 
 
