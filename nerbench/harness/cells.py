@@ -125,7 +125,7 @@ def _cost(
     cost = usage_cost(suite, model, usage, memory, seconds=seconds, docs=docs, chars=chars)
     probes = perf.get("probe_usage") or {}
     probe_usd = 0.0
-    if cost["basis"] != "compute" and any(isinstance(v, int | float) and v for v in probes.values()):
+    if cost["basis"] != "compute" and probes:  # probes with nothing billed price at zero
         probe_usd = usage_cost(suite, model, probes, memory, seconds=0.0, docs=docs, chars=chars)["usd"]
     return {**cost, "probe_usd": probe_usd, "spent_usd": cost["usd"] + probe_usd}
 
