@@ -28,6 +28,46 @@ ONTONOTES = frozenset(
 NERBENCH_GENERAL = CONLL | {"DATE", "MONEY"}
 # The finance gold set nerbench ships.
 NERBENCH_FINANCE = frozenset({"COMPANY", "TICKER", "MONEY", "PERCENT", "DATE"})
+# The label sets models ship with, by vocabulary name: an adapter declares which one it speaks
+# (``vocabulary``), and ``label_map: auto`` looks for a built-in map from it. ``open``: the model
+# speaks the dataset's own labels (trained on it, or prompted with them).
+COMPREHEND = frozenset(
+    {"PERSON", "LOCATION", "ORGANIZATION", "COMMERCIAL_ITEM", "EVENT", "DATE", "QUANTITY", "TITLE", "OTHER"}
+)
+GOOGLE = frozenset(
+    {
+        "UNKNOWN", "PERSON", "LOCATION", "ORGANIZATION", "EVENT", "WORK_OF_ART", "CONSUMER_GOOD", "OTHER",
+        "PHONE_NUMBER", "ADDRESS", "DATE", "NUMBER", "PRICE",
+    }
+)  # fmt: skip
+WATSON = frozenset(
+    {
+        "Anatomy", "Award", "Broadcaster", "Company", "Crime", "Drug", "EmailAddress", "Facility",
+        "GeographicFeature", "HealthCondition", "Hashtag", "IPAddress", "JobTitle", "Location", "Movie",
+        "MusicGroup", "NaturalEvent", "Organization", "Person", "PrintMedia", "Quantity", "Sport",
+        "SportingEvent", "TelevisionShow", "TwitterHandle", "Vehicle",
+    }
+)  # fmt: skip
+CORENLP = frozenset(
+    {
+        "PERSON", "LOCATION", "ORGANIZATION", "MISC", "MONEY", "NUMBER", "ORDINAL", "PERCENT", "DATE", "TIME",
+        "DURATION", "SET", "EMAIL", "URL", "CITY", "STATE_OR_PROVINCE", "COUNTRY", "NATIONALITY", "RELIGION",
+        "TITLE", "IDEOLOGY", "CRIMINAL_CHARGE", "CAUSE_OF_DEATH",
+    }
+)  # fmt: skip
+OPEN = "open"
+VOCABULARIES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "conll": CONLL,
+        "wikiann": WIKIANN,
+        "ontonotes": ONTONOTES,
+        "comprehend": COMPREHEND,
+        "google": GOOGLE,
+        "watson": WATSON,
+        "corenlp": CORENLP,
+    }
+)
+VOCABULARY_NAMES = (*VOCABULARIES, OPEN)
 SCHEMAS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "conll": CONLL,
@@ -67,12 +107,27 @@ _WATSON_TO_CONLL: dict[str, str | None] = {
 }  # fmt: skip
 
 
+_CORENLP_TO_CONLL: dict[str, str | None] = {
+    "PERSON": "PER", "LOCATION": "LOC", "ORGANIZATION": "ORG", "MISC": "MISC", "CITY": "LOC", "COUNTRY": "LOC",
+    "STATE_OR_PROVINCE": "LOC", "NATIONALITY": "MISC", "RELIGION": "MISC", "IDEOLOGY": "MISC",
+    "MONEY": IGNORE, "NUMBER": IGNORE, "ORDINAL": IGNORE, "PERCENT": IGNORE, "DATE": IGNORE, "TIME": IGNORE,
+    "DURATION": IGNORE, "SET": IGNORE, "EMAIL": IGNORE, "URL": IGNORE, "TITLE": IGNORE, "CRIMINAL_CHARGE": IGNORE,
+    "CAUSE_OF_DEATH": IGNORE,
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LabelMap:
     """A named map from native labels to schema labels (``None``: ignore on purpose)."""
 
     name: str
     mapping: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """The vocabulary a built-in map reads (``ontonotes-to-conll`` -> ``ontonotes``); empty for a user's map."""
+        head, sep, _ = self.name.partition("-to-")
+        return head if sep and head in VOCABULARIES else ""
 
     def targets(self) -> frozenset[str]:
         """The schema labels this map can produce."""
@@ -107,8 +162,63 @@ BUILTIN_MAPS: Mapping[str, LabelMap] = MappingProxyType(
         "google-to-general": LabelMap("google-to-general", {**_GOOGLE_TO_CONLL, "DATE": "DATE", "PRICE": "MONEY"}),
         "watson-to-conll": LabelMap("watson-to-conll", _WATSON_TO_CONLL),
         "watson-to-general": LabelMap("watson-to-general", _WATSON_TO_CONLL),
+        "corenlp-to-conll": LabelMap("corenlp-to-conll", _CORENLP_TO_CONLL),
+        "corenlp-to-general": LabelMap(
+            "corenlp-to-general", {**_CORENLP_TO_CONLL, "DATE": "DATE", "MONEY": "MONEY", "TIME": None}
+        ),
     }
 )
+
+
+def _reach(label_map: LabelMap | None, vocabulary: frozenset[str], labels: frozenset[str]) -> int:
+    """How many of ``labels`` a map (None: no map, labels as they are) can produce from ``vocabulary``."""
+    produced = label_map.targets() if label_map is not None else vocabulary
+    return len(produced & labels)
+
+
+def auto_map(vocabulary: str, labels: frozenset[str]) -> LabelMap | None:
+    """The built-in map ``label_map: auto`` uses from ``vocabulary`` into a dataset's ``labels`` (None: no map).
+
+    A candidate is a built-in map from the vocabulary whose every target is one of ``labels``; the one
+    reaching most of them wins, and it must reach more than the native labels reach unmapped. Two
+    candidates that tie and map differently are a ConfigError naming both: the user must choose.
+    """
+    if vocabulary == OPEN or vocabulary not in VOCABULARIES:
+        return None
+    native = VOCABULARIES[vocabulary]
+    candidates = [m for m in BUILTIN_MAPS.values() if m.source == vocabulary and m.targets() <= labels]
+    if not candidates:
+        return None
+    best = max(_reach(m, native, labels) for m in candidates)
+    if best == 0 or best < _reach(None, native, labels):
+        return None
+    top = sorted((m for m in candidates if _reach(m, native, labels) == best), key=lambda m: m.name)
+    if len({tuple(sorted(m.mapping.items(), key=str)) for m in top}) > 1:
+        names = ", ".join(m.name for m in top)
+        raise ConfigError(
+            f"label_map auto: {names} each map {vocabulary} labels onto {best} of the dataset's labels: "
+            "name the one you mean with label_map"
+        )
+    return top[0]
+
+
+def fitting_maps(native: frozenset[str], labels: frozenset[str]) -> list[str]:
+    """Built-in maps that read most of the ``native`` labels seen and land only on ``labels`` (for hints)."""
+    fits = []
+    for m in BUILTIN_MAPS.values():
+        known = len(native & set(m.mapping))
+        if native and 2 * known > len(native) and m.targets() <= labels and m.targets() & labels:
+            fits.append(m)
+    return [m.name for m in sorted(fits, key=lambda m: (-len(m.targets() & labels), m.name))]
+
+
+def outside(labels_seen: Mapping[str, int], label_map: LabelMap | None, schema: frozenset[str]) -> dict[str, int]:
+    """Of the predicted labels seen (with their counts), those that land outside ``schema`` (out-of-schema)."""
+    return {
+        label: n
+        for label, n in labels_seen.items()
+        if resolve_label(label, label_map, schema) == Resolution.OUT_OF_SCHEMA
+    }
 
 
 class Resolution:
