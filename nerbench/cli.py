@@ -19,8 +19,8 @@ from rich.table import Table
 
 from nerbench import __version__
 from nerbench.adapters.data import formats, read_corpus, write_documents
-from nerbench.errors import NerbenchError
-from nerbench.evaluation import evaluate_files
+from nerbench.errors import InputError, NerbenchError
+from nerbench.evaluation import evaluate_files, label_mismatch
 from nerbench.harness.store import DEFAULT_STORE
 from nerbench.labels import load_label_map
 
@@ -84,19 +84,34 @@ def score(
     label_map: Annotated[
         str | None, typer.Option("--map", help="Label map for predictions: a built-in name or a YAML/JSON file.")
     ] = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            help="The labels a prediction may carry, comma-separated (a suite dataset's schema: keys); "
+            "default: the gold's labels and the map's targets, as a run without a schema: does."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap resamples for the F1 confidence interval (0: none).")
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
 ) -> None:
-    """Score predictions against gold: strict span F1 with its CI, error breakdown, SemEval views."""
+    """Score predictions against gold: strict span F1 with its CI, error breakdown, SemEval views.
+
+    Warns on stderr when most predicted labels fall outside the gold's (a missing --map), naming them
+    and the built-in maps that would fit.
+    """
+    labels = frozenset(x.strip() for x in schema.split(",") if x.strip()) if schema is not None else None
+    if labels is not None and not labels:
+        raise InputError("--schema: give the labels, comma-separated, e.g. --schema PER,ORG,LOC")
     evaluation = evaluate_files(
         gold,
         pred,
         gold_format=gold_format or format,
         pred_format=pred_format or format,
         label_map=load_label_map(label_map) if label_map else None,
+        schema=labels,
         bootstrap=bootstrap,
         seed=seed,
         scheme=scheme,
@@ -105,6 +120,9 @@ def score(
         tag_column=tag_column,
         multi_label=multi_label,
     )
+    warning = label_mismatch(evaluation)
+    if warning:
+        print(f"nerbench: warning: {warning}", file=sys.stderr)
     metrics = evaluation.to_json()
     if as_json:
         sys.stdout.write(json.dumps(metrics, ensure_ascii=False) + "\n")
@@ -193,10 +211,12 @@ def run(
     ] = False,
     max_cost: Annotated[float | None, typer.Option(help="Stop sending once billed cost reaches this many USD.")] = None,
 ) -> None:
-    """Run a suite: every model over every dataset, scored, timed and costed; writes a run directory."""
+    """Run a suite: every model over every dataset, scored, timed and costed; writes a run directory.
+
+    Exits 1 when a cell failed or its labels did not match the dataset's (after writing everything), else 0.
+    """
     from nerbench.cli_views import RunProgress, print_summary
-    from nerbench.harness.loading import load_datasets
-    from nerbench.harness.rundir import results_document, write_run_dir
+    from nerbench.harness.rundir import write_run_dir
     from nerbench.harness.runner import RunOptions, run_suite
     from nerbench.harness.suite import load_suite
 
@@ -205,21 +225,23 @@ def run(
         store=store, out_dir=out_dir, limit=limit, resume=resume, use_cache=not no_cache, max_cost_usd=max_cost
     )
     with RunProgress(out) as progress:
-        run_id, results_store = run_suite(suite, options, progress)
+        outcome = run_suite(suite, options, progress)
     try:
-        record = results_store.run(run_id)
-        target = Path(record["out_dir"]) if record else Path("runs") / run_id
-        results_path = write_run_dir(results_store, run_id, target, suite, load_datasets(suite, limit))
-        document = results_document(results_store, run_id)
+        record = outcome.store.run(outcome.run_id)
+        target = Path(record["out_dir"]) if record else Path("runs") / outcome.run_id
+        results_path = write_run_dir(outcome, target)
     finally:
-        results_store.close()
+        outcome.store.close()
     from nerbench.reports.model import load_report
     from nerbench.reports.write import write_report
 
     write_report(load_report(target), target / "report.html")
-    print_summary(out, document)
-    out.print(f"run {run_id}: {results_path}")
+    print_summary(out, outcome.cells)
+    out.print(f"run {outcome.run_id}: {results_path}")
     out.print(f"report: {target / 'report.html'}")
+    if outcome.failed:
+        out.print(f"{len(outcome.failed)} of {len(outcome.cells)} cells are not results (see above): exit 1")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -240,17 +262,17 @@ def report(
         out.print(f"wrote {path}")
 
 
-def _default_report_path(run_ref: str, run: Any, store: Path) -> Path:
+def _default_report_path(run_ref: str, run: "RunInfo", store: Path) -> Path:
     if Path(run_ref).is_dir():
         return Path(run_ref) / "report.html"
     from nerbench.harness.store import Store
 
     db = Store(store)
     try:
-        record = db.run(str(run["id"])) or {}
+        record = db.run(run.id) or {}
     finally:
         db.close()
-    return Path(record.get("out_dir") or Path("runs") / str(run["id"])) / "report.html"
+    return Path(record.get("out_dir") or Path("runs") / run.id) / "report.html"
 
 
 GateFloat = Annotated[float | None, typer.Option(help="Threshold (see README, 'Gate').")]
@@ -347,6 +369,14 @@ def models_command() -> None:
     for row in rows:
         if row["notice"]:
             out.print(f"note: {row['name']}: {row['notice']}", style="yellow", soft_wrap=True)
+
+
+@app.command("maps")
+def maps_command() -> None:
+    """Print every built-in label map as Markdown (README's "Built-in label maps" section is this output)."""
+    from nerbench.labels import maps_markdown
+
+    sys.stdout.write(maps_markdown())
 
 
 @app.command("datasets")

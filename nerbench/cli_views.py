@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -14,6 +15,8 @@ from rich.table import Table
 
 from nerbench.adapters.models import adapter_class, adapter_names
 from nerbench.errors import NerbenchError
+from nerbench.harness import metric_info
+from nerbench.harness.cell_result import CellResult
 
 CATALOG = Path(__file__).resolve().parents[1] / "datasets" / "catalog.yaml"
 
@@ -51,36 +54,41 @@ class RunProgress:
             self.console.print(f"[yellow]{key[0]} skipped:[/yellow] {data['reason']} (its if_installed: list)")
 
 
-def _f(value: Any, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+def print_summary(console: Console, cells: Sequence[CellResult]) -> None:
+    """The leaderboard of every dataset, best F1 first, its columns read from the MetricInfo table.
 
-
-def _usd(value: Any) -> str:
-    return "—" if value is None else f"{value:.2g}"
-
-
-def print_summary(console: Console, document: dict[str, Any]) -> None:
-    """The leaderboard of every dataset, best F1 first."""
-    by_dataset: dict[str, list[dict[str, Any]]] = {}
-    for cell in document["cells"]:
-        by_dataset.setdefault(cell["dataset"], []).append(cell)
-    for dataset, cells in by_dataset.items():
+    Cells that are not results (failed, schema mismatch) come last with their reason instead of numbers.
+    """
+    columns = [m for m in metric_info.METRICS if m.summary]
+    by_dataset: dict[str, list[CellResult]] = {}
+    for cell in cells:
+        by_dataset.setdefault(cell.dataset, []).append(cell)
+    for dataset, rows in by_dataset.items():
         table = Table(title=f"{dataset}", title_justify="left")
         table.add_column("model", no_wrap=True)
-        for column in ("F1", "95% CI", "schema err", "p95 ms", "docs/s", "$/1k docs", "failed"):
-            table.add_column(column, justify="right", no_wrap=True)
-        cells.sort(key=lambda c: -(((c.get("metrics") or {}).get("micro") or {}).get("f1") or -1))
-        for c in cells:
-            micro = (c.get("metrics") or {}).get("micro") or {}
-            ci = micro.get("f1_ci")
-            lat, cost, failures = c.get("latency") or {}, c.get("cost") or {}, c.get("failures") or {}
-            table.add_row(
-                c["model"], _f(micro.get("f1")), f"{_f(ci[0], 2)}–{_f(ci[1], 2)}" if ci else "—",
-                _f((c.get("metrics") or {}).get("schema_error_rate")), _f(lat.get("p95_ms"), 1),
-                _f(lat.get("docs_per_s"), 0), _usd(cost.get("usd_per_1k_docs")),
-                str(failures.get("failed_docs", 0)) if c.get("status") != "failed" else "cell failed",
-            )  # fmt: skip
+        for m in columns:
+            table.add_column(m.header, justify="right", no_wrap=True)
+            if m.interval is not None:
+                table.add_column("95% CI", justify="right", no_wrap=True)
+        table.add_column("label map", no_wrap=True)
+        rows.sort(key=lambda c: (not c.ranked, -(c.f1 or 0.0)))
+        for c in rows:
+            if not c.ranked:
+                table.add_row(c.model, *[""] * (len(table.columns) - 2), c.label_map_text, style="red")
+                continue
+            values = []
+            for m in columns:
+                values.append(m.format(m.value(c)))
+                if m.interval is not None:
+                    ci = m.interval(c)
+                    values.append(f"{ci[0]:.2f}–{ci[1]:.2f}" if ci else "—")
+            table.add_row(c.model, *values, c.label_map_text)
         console.print(table)
+        for c in rows:
+            if not c.ranked:
+                console.print(
+                    f"{c.model} × {dataset}: {c.status}: {c.reason}", style="red", markup=False, soft_wrap=True
+                )
 
 
 def describe_adapters() -> list[dict[str, str]]:

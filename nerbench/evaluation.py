@@ -7,56 +7,17 @@ same thing everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from nerbench.adapters.data import Corpus, read_corpus
 from nerbench.errors import InputError
-from nerbench.labels import LabelMap
+from nerbench.labels import LabelMap, fitting_maps, outside
 from nerbench.scoring import SCORER_VERSION, Score, bootstrap_ci, score
 from nerbench.types import Document, Span
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """How one headline metric reads: the report's sort order and the gate's direction use it."""
-
-    name: str
-    display: str
-    unit: str
-    higher_is_better: bool
-    description: str
-
-
-METRICS: dict[str, MetricInfo] = {
-    m.name: m
-    for m in (
-        MetricInfo("f1", "F1", "", True, "strict micro F1: exact start, end and label"),
-        MetricInfo("precision", "Precision", "", True, "correct / (valid + invalid + out-of-schema predictions)"),
-        MetricInfo("recall", "Recall", "", True, "correct / gold spans"),
-        MetricInfo("macro_f1", "Macro F1", "", True, "unweighted mean of per-label F1"),
-        MetricInfo(
-            "schema_error_rate",
-            "Schema errors",
-            "",
-            False,
-            "(label errors + label-and-boundary errors + out-of-schema + invalid) / predictions",
-        ),
-        MetricInfo(
-            "boundary_error_rate", "Boundary errors", "", False, "(boundary + label-and-boundary errors) / predictions"
-        ),
-        MetricInfo(
-            "invalid_rate",
-            "Invalid spans",
-            "",
-            False,
-            "invalid predictions (offsets outside the text, or a surface the text does not hold: "
-            "an LLM's ungrounded, hallucinated entities) / predictions",
-        ),
-    )
-}
 
 
 def pair_predictions(
@@ -97,52 +58,124 @@ def _first_difference(a: str, b: str) -> int:
     return min(len(a), len(b))
 
 
-def metrics_json(
-    result: Score,
-    *,
-    f1_ci: tuple[float, float] | None = None,
-    repairs: int = 0,
-    documents: int | None = None,
-) -> dict[str, Any]:
-    """The metrics object of ``nerbench score --json`` (None where a ratio is undefined)."""
-    c = result.counts
-    macro = result.macro
-    return {
-        "micro": {"precision": c.precision, "recall": c.recall, "f1": c.f1, "f1_ci": list(f1_ci) if f1_ci else None},
-        "macro": macro,
-        "per_label": {
-            label: {
-                "precision": s.precision,
-                "recall": s.recall,
-                "f1": s.f1,
-                "support": s.gold,
-                "predicted": s.predicted,
-                "correct": s.correct,
-            }
-            for label, s in result.per_label.items()
-        },
-        "counts": c.as_dict(),
-        "schema_error_rate": c.schema_error_rate,
-        "boundary_error_rate": c.boundary_error_rate,
-        "invalid_rate": c.invalid_rate,
-        "gold_breakdown": c.gold_breakdown(),
-        "semeval": {
-            view: {
-                "correct": v.correct,
-                "incorrect": v.incorrect,
-                "partial": v.partial,
-                "missed": v.missed,
-                "spurious": v.spurious,
-                "precision": v.precision,
-                "recall": v.recall,
-                "f1": v.f1,
-            }
-            for view, v in result.semeval().items()
-        },
-        "repairs": repairs,
-        "documents": len(result.per_doc) if documents is None else documents,
-        "scorer_version": SCORER_VERSION,
-    }
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class LabelMetrics:
+    """Strict scores of one label: seqeval's per-type row, with its counts."""
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    support: int
+    predicted: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class ViewMetrics:
+    """One SemEval-2013 view (strict, exact, partial, type) with nervaluate's counts."""
+
+    correct: int
+    incorrect: int
+    partial: int
+    missed: int
+    spurious: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Everything ``nerbench score`` reports about one prediction set; its JSON form is ``score --json``'s."""
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    f1_ci: tuple[float, float] | None
+    macro_precision: float | None
+    macro_recall: float | None
+    macro_f1: float | None
+    per_label: Mapping[str, LabelMetrics]
+    counts: Mapping[str, int]
+    schema_error_rate: float | None
+    boundary_error_rate: float | None
+    invalid_rate: float | None
+    gold_breakdown: Mapping[str, float | None]
+    semeval: Mapping[str, ViewMetrics]
+    repairs: int
+    documents: int
+    scorer_version: int = SCORER_VERSION
+
+    @property
+    def raw_predictions(self) -> int:
+        """Every span the model returned: scored ones plus those the label map ignored on purpose."""
+        return int(self.counts.get("predicted", 0)) + int(self.counts.get("ignored", 0))
+
+    @classmethod
+    def from_score(
+        cls, result: Score, *, f1_ci: tuple[float, float] | None = None, repairs: int = 0, documents: int | None = None
+    ) -> Metrics:
+        c = result.counts
+        macro = result.macro
+        return cls(
+            precision=c.precision, recall=c.recall, f1=c.f1, f1_ci=f1_ci,
+            macro_precision=macro["precision"], macro_recall=macro["recall"], macro_f1=macro["f1"],
+            per_label={
+                label: LabelMetrics(s.precision, s.recall, s.f1, s.gold, s.predicted, s.correct)
+                for label, s in result.per_label.items()
+            },
+            counts=c.as_dict(), schema_error_rate=c.schema_error_rate, boundary_error_rate=c.boundary_error_rate,
+            invalid_rate=c.invalid_rate, gold_breakdown=c.gold_breakdown(),
+            semeval={
+                view: ViewMetrics(v.correct, v.incorrect, v.partial, v.missed, v.spurious, v.precision, v.recall, v.f1)
+                for view, v in result.semeval().items()
+            },
+            repairs=repairs, documents=len(result.per_doc) if documents is None else documents,
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``nerbench score --json`` object (None where a ratio is undefined)."""
+        return {
+            "micro": {
+                "precision": self.precision, "recall": self.recall, "f1": self.f1,
+                "f1_ci": list(self.f1_ci) if self.f1_ci else None,
+            },
+            "macro": {"precision": self.macro_precision, "recall": self.macro_recall, "f1": self.macro_f1},
+            "per_label": {label: asdict(s) for label, s in self.per_label.items()},
+            "counts": dict(self.counts),
+            "schema_error_rate": self.schema_error_rate,
+            "boundary_error_rate": self.boundary_error_rate,
+            "invalid_rate": self.invalid_rate,
+            "gold_breakdown": dict(self.gold_breakdown),
+            "semeval": {view: asdict(v) for view, v in self.semeval.items()},
+            "repairs": self.repairs,
+            "documents": self.documents,
+            "scorer_version": self.scorer_version,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Metrics:
+        micro, macro = data.get("micro") or {}, data.get("macro") or {}
+        ci = micro.get("f1_ci")
+        return cls(
+            precision=_float(micro.get("precision")), recall=_float(micro.get("recall")), f1=_float(micro.get("f1")),
+            f1_ci=(float(ci[0]), float(ci[1])) if ci else None,
+            macro_precision=_float(macro.get("precision")), macro_recall=_float(macro.get("recall")),
+            macro_f1=_float(macro.get("f1")),
+            per_label={str(k): LabelMetrics(**v) for k, v in (data.get("per_label") or {}).items()},
+            counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
+            schema_error_rate=_float(data.get("schema_error_rate")),
+            boundary_error_rate=_float(data.get("boundary_error_rate")),
+            invalid_rate=_float(data.get("invalid_rate")),
+            gold_breakdown={str(k): _float(v) for k, v in (data.get("gold_breakdown") or {}).items()},
+            semeval={str(k): ViewMetrics(**v) for k, v in (data.get("semeval") or {}).items()},
+            repairs=int(data.get("repairs") or 0), documents=int(data.get("documents") or 0),
+            scorer_version=int(data.get("scorer_version") or SCORER_VERSION),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -153,13 +186,19 @@ class Evaluation:
     predicted: Corpus
     score: Score
     f1_ci: tuple[float, float] | None
+    schema: frozenset[str] = frozenset()
+    label_map: LabelMap | None = None
 
     @property
     def repairs(self) -> int:
         return self.gold.repairs + self.predicted.repairs
 
+    @property
+    def metrics(self) -> Metrics:
+        return Metrics.from_score(self.score, f1_ci=self.f1_ci, repairs=self.repairs)
+
     def to_json(self) -> dict[str, Any]:
-        return metrics_json(self.score, f1_ci=self.f1_ci, repairs=self.repairs)
+        return self.metrics.to_json()
 
 
 def evaluate_files(
@@ -178,8 +217,27 @@ def evaluate_files(
     gold = read_corpus(gold_path, format=gold_format, **read_options)
     predicted = read_corpus(pred_path, format=pred_format, **{**read_options, "overlaps": "allow", "predictions": True})
     spans = pair_predictions(gold.documents, predicted.documents, pred_path=Path(pred_path))
-    if schema is None and label_map is not None:
-        schema = frozenset(s.label for d in gold.documents for s in d.spans) | label_map.targets()
+    if schema is None:  # the run's rule (a dataset without a declared schema): the gold's labels and the map's targets
+        schema = frozenset(s.label for d in gold.documents for s in d.spans)
+        schema |= label_map.targets() if label_map is not None else frozenset()
     result = score(gold.documents, spans, label_map=label_map, schema=schema)
     ci = bootstrap_ci(result, resamples=bootstrap, seed=seed) if bootstrap > 0 else None
-    return Evaluation(gold, predicted, result, ci)
+    return Evaluation(gold, predicted, result, ci, schema, label_map)
+
+
+def label_mismatch(evaluation: Evaluation, *, share: float = 0.5) -> str | None:
+    """A warning when the prediction labels and the gold labels barely meet (more than ``share`` of the
+    predicted spans land outside the schema): the labels seen outside it and the built-in maps that fit."""
+    seen = Counter(s.label for d in evaluation.predicted.documents for s in d.spans)
+    total = sum(seen.values())
+    off = outside(seen, evaluation.label_map, evaluation.schema)
+    n_off = sum(off.values())
+    if not total or n_off / total <= share:
+        return None
+    fits = fitting_maps(frozenset(off), evaluation.schema)
+    hint = f"a built-in map would fit: --map {' or --map '.join(fits)}" if fits else "give --map NAME|FILE"
+    names = ", ".join(sorted(off, key=lambda label: (-off[label], label))[:6])
+    return (
+        f"{n_off} of {total} predicted spans carry labels outside the gold's labels "
+        f"({', '.join(sorted(evaluation.schema))}): {names}; {hint}"
+    )

@@ -122,6 +122,7 @@ class LabelMap:
 
     name: str
     mapping: Mapping[str, str | None] = field(default_factory=dict)
+    auto: bool = field(default=False, compare=False)  # picked by ``label_map: auto``, not named by the user
 
     @property
     def source(self) -> str:
@@ -288,3 +289,13 @@ def _checked_mapping(data: object, where: str) -> dict[str, str | None]:
         if not isinstance(key, str) or not (value is None or isinstance(value, str)):
             raise ConfigError(f"{where}: entry {key!r}: {value!r} must map a label name to a label name or null")
     return dict(data)
+
+
+def maps_markdown() -> str:
+    """Every built-in map as Markdown (README's "Built-in label maps" section is this text: ``nerbench maps``)."""
+    lines = []
+    for m in BUILTIN_MAPS.values():
+        kept = ", ".join(f"{k} → {v}" for k, v in sorted(m.mapping.items()) if v is not None)
+        ignored = ", ".join(sorted(k for k, v in m.mapping.items() if v is None))
+        lines.append(f"- `{m.name}` (from `{m.source}`): {kept}" + (f"; ignored: {ignored}" if ignored else ""))
+    return "\n".join(lines) + "\n"

@@ -40,7 +40,8 @@ def test_score_json_has_the_documented_shape(files: tuple[Path, Path]) -> None:
     assert {k: counts[k] for k in ("gold", "predicted", "correct", "label_error", "boundary_error")} == {
         "gold": 3, "predicted": 4, "correct": 1, "label_error": 1, "boundary_error": 1,
     }  # fmt: skip
-    assert (counts["spurious"], counts["missed"], counts["out_of_schema"], counts["invalid"]) == (1, 0, 0, 0)
+    # MISC is no gold label: without --schema, the gold's labels are the schema, so it is out-of-schema
+    assert (counts["spurious"], counts["missed"], counts["out_of_schema"], counts["invalid"]) == (0, 0, 1, 0)
     assert metrics["micro"]["f1"] == pytest.approx(2 * 1 / (3 + 4))
     assert set(metrics["semeval"]) == {"strict", "exact", "partial", "type"}
     assert metrics["repairs"] == 0
@@ -131,3 +132,24 @@ def test_convert_conll_to_jsonl_and_back(files: tuple[Path, Path], tmp_path: Pat
     run("convert", as_jsonl, back)
     metrics = json.loads(run("score", "--gold", gold, "--pred", back, "--json", "--bootstrap", "0").stdout)
     assert metrics["micro"]["f1"] == 1.0
+
+
+def test_schema_option_makes_a_label_the_gold_lacks_a_spurious_prediction(files: tuple[Path, Path]) -> None:
+    gold, pred = files
+    metrics = json.loads(run("score", "--gold", gold, "--pred", pred, "--json", "--schema", "PER,LOC,ORG,MISC").stdout)
+    assert (metrics["counts"]["spurious"], metrics["counts"]["out_of_schema"]) == (1, 0)
+    assert run("score", "--gold", gold, "--pred", pred, "--schema", " , ", ok=False).returncode == 2
+
+
+def test_predictions_in_another_vocabulary_warn_and_name_the_maps_that_fit(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.conll"
+    gold.write_text("John\tB-PER\nlives\tO\nin\tO\nParis\tB-LOC\n\nApple\tB-ORG\nrose\tO\n", encoding="utf-8")
+    pred = tmp_path / "pred.conll"
+    pred.write_text("John\tB-PERSON\nlives\tO\nin\tO\nParis\tB-GPE\n\nApple\tB-ORG\nrose\tO\n", encoding="utf-8")
+    proc = run("score", "--gold", gold, "--pred", pred)
+    (warning,) = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert "2 of 3 predicted spans carry labels outside the gold's labels (LOC, ORG, PER): GPE, PERSON" in warning
+    # ontonotes-to-conll would produce MISC, which this gold does not have: only the WikiANN map fits
+    assert "--map ontonotes-to-wikiann" in warning and "ontonotes-to-conll" not in warning
+    mapped = run("score", "--gold", gold, "--pred", pred, "--map", "ontonotes-to-conll", "--json")
+    assert "warning" not in mapped.stderr and json.loads(mapped.stdout)["micro"]["f1"] == 1.0

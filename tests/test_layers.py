@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, int]] = [
     ("nerbench.adapters", 2),
     ("nerbench.scoring", 2),
     ("nerbench.matching", 2),
+    ("nerbench.train_overlap", 2),
     ("nerbench.evaluation", 3),
     ("nerbench.harness", 4),
     ("nerbench.reports", 5),

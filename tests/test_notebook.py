@@ -47,3 +47,5 @@ def test_the_notebook_runs_on_a_quickstart_run(tmp_path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs)
     assert "crf" in text and "delta_f1" in text and "COR" in text
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 2, "the charts must render when the notebook is executed"

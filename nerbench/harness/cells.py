@@ -1,13 +1,28 @@
-"""One cell's result: score its stored predictions, summarise latency, price its usage."""
+"""One cell's result: score its stored predictions, summarise latency, price its usage, and say
+whether the numbers are a finding (``done``) or not (``failed``, ``schema-mismatch``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from nerbench.evaluation import metrics_json
+from nerbench.evaluation import Metrics
+from nerbench.harness.cell_result import (
+    DONE,
+    FAILED,
+    SCHEMA_MISMATCH,
+    CellCost,
+    CellResult,
+    Failures,
+    Latency,
+    Memory,
+    Stability,
+    TrainOverlap,
+)
 from nerbench.harness.cost import (
     Cost,
     billed_cost,
@@ -21,8 +36,23 @@ from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.store import Store
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError
+from nerbench.labels import LabelMap, fitting_maps, outside
 from nerbench.scoring import Score, bootstrap_ci, score
 from nerbench.types import Span
+
+MISMATCH_SHARE = 0.5  # more than this share of predictions outside the dataset's labels: a schema mismatch
+
+
+@dataclass(frozen=True)
+class CellInputs:
+    """What scoring one cell needs beyond its stored predictions."""
+
+    model: ModelSpec
+    dataset: LoadedDataset
+    key: str
+    perf: Mapping[str, Any]
+    cached: bool
+    train_overlap: TrainOverlap | None = None
 
 
 def stored_spans(dataset: LoadedDataset, key: str, store: Store) -> tuple[list[list[Span]], dict[str, str]]:
@@ -40,109 +70,153 @@ def stored_spans(dataset: LoadedDataset, key: str, store: Store) -> tuple[list[l
     return spans, failed
 
 
+def scoring_schema(dataset: LoadedDataset, label_map: LabelMap | None) -> frozenset[str]:
+    """The labels a prediction may carry: the declared schema, else the gold's labels and the map's targets.
+
+    ``nerbench score`` uses the same rule, so a run and a score agree on out-of-schema counts.
+    """
+    if dataset.spec.schema:
+        return frozenset(dataset.spec.schema)
+    return dataset.labels | (label_map.targets() if label_map else frozenset())
+
+
 def _percentile(samples: Sequence[float], q: float) -> float | None:
     return float(np.percentile(samples, q)) if samples else None
 
 
-def cell_result(
-    store: Store,
-    suite: Suite,
-    model: ModelSpec,
-    dataset: LoadedDataset,
-    key: str,
-    perf: dict[str, Any],
-    *,
-    cached: bool,
-) -> dict[str, Any]:
-    """Score a cell's predictions and gather its latency, memory, cost and failures."""
-    spans, failed = stored_spans(dataset, key, store)
+def cell_result(store: Store, suite: Suite, cell: CellInputs) -> tuple[CellResult, Score]:
+    """Score a cell's predictions, gather its latency, memory, cost and failures, and judge its status."""
+    model, dataset, perf = cell.model, cell.dataset, cell.perf
+    spans, failed = stored_spans(dataset, cell.key, store)
     label_map = model.label_map_for(dataset.spec.name)
-    schema = frozenset(dataset.spec.schema) or None
+    schema = scoring_schema(dataset, label_map)
     result = score(dataset.documents, spans, label_map=label_map, schema=schema)
     settings = suite.settings
     ci = bootstrap_ci(result, resamples=settings.bootstrap, seed=settings.seed) if settings.bootstrap else None
-    docs, chars, seconds = store.batch_totals(key)
-    latency = perf.get("latency_ms", [])
+    metrics = Metrics.from_score(result, f1_ci=ci, repairs=dataset.corpus.repairs)
     n_docs, n_chars = len(dataset.documents), sum(len(d.text) for d in dataset.documents)
-    cost = _cost(suite, model, perf, seconds=seconds, docs=n_docs, chars=n_chars)
-    return {
-        "adapter": model.adapter,
-        "family": perf.get("family"),
-        "kind": perf.get("kind"),
-        "notice": perf.get("notice"),
-        "fingerprint": perf.get("fingerprint"),
-        "label_map": label_map.name if label_map else None,
-        "metrics": metrics_json(result, f1_ci=ci, repairs=dataset.corpus.repairs),
-        "latency": {
-            "load_s": perf.get("load_s"),
-            "fit_s": perf.get("fit_s"),
-            "p50_ms": _percentile(latency, 50),
-            "p95_ms": _percentile(latency, 95),
-            "p99_ms": _percentile(latency, 99),
-            "samples": len(latency),
-            "docs_per_s": docs / seconds if seconds else None,
-            "chars_per_s": chars / seconds if seconds else None,
-            "predict_s": seconds,
-            "throughput_wall_s": perf.get("throughput_wall_s"),
-            "batch_size": perf.get("batch_size"),
-        },
-        "memory": perf.get("memory", {}),
-        "cost": cost,
-        "usage": perf.get("usage", {}),
-        "failures": {"failed_docs": len(failed), "error": next(iter(failed.values()), None)},
-        "stability": perf.get("stability"),
-        "cached": cached,
-        "labels": perf.get("labels"),
-        "describe": perf.get("describe"),
-        "details": details(result),
-    }
+    docs, chars, seconds = store.batch_totals(cell.key)
+    failures = Failures(len(failed), n_docs, next(iter(failed.values()), None))
+    status, reason = judge(metrics, failures, settings.max_failed_share, spans, label_map, schema)
+    latency_ms = list(perf.get("latency_ms") or [])
+    words = sum(len(d.text.split()) for d in dataset.documents)
+    latency = Latency(
+        load_s=perf.get("load_s"), fit_s=perf.get("fit_s"), p50_ms=_percentile(latency_ms, 50),
+        p95_ms=_percentile(latency_ms, 95), p99_ms=_percentile(latency_ms, 99), samples=len(latency_ms),
+        docs_per_s=docs / seconds if seconds else None, chars_per_s=chars / seconds if seconds else None,
+        words_per_s=words / seconds if seconds and docs == n_docs else None, predict_s=seconds,
+        throughput_wall_s=perf.get("throughput_wall_s"), batch_size=perf.get("batch_size"),
+    )  # fmt: skip
+    memory = perf.get("memory") or {}
+    stability = perf.get("stability")
+    cellres = CellResult(
+        model=model.name, dataset=dataset.spec.name, status=status, reason=reason, adapter=model.adapter,
+        family=str(perf.get("family") or model.adapter), kind=str(perf.get("kind") or ""),
+        notice=str(perf.get("notice") or ""), fingerprint=str(perf.get("fingerprint") or ""),
+        vocabulary=model.vocabulary or "", label_map=label_map.name if label_map else None,
+        label_map_how=("auto" if label_map.auto else "given") if label_map else "",
+        metrics=metrics, latency=latency,
+        memory=Memory(memory.get("peak_rss_mb"), memory.get("peak_gpu_mb")),
+        cost=cell_cost(suite, model, perf, seconds=seconds, docs=n_docs, chars=n_chars),
+        usage=dict(perf.get("usage") or {}), failures=failures,
+        stability=Stability(**stability) if stability else None, train_overlap=cell.train_overlap,
+        cached=cell.cached, labels=tuple(perf.get("labels") or ()),
+        describe={str(k): str(v) for k, v in (perf.get("describe") or {}).items()},
+    )  # fmt: skip
+    return cellres, result
 
 
-def details(result: Score) -> dict[str, Any]:
-    """What the report and the gate need beyond the metrics: per-document counts (for paired
-    bootstraps between runs) and every matching decision (for error examples and confusion)."""
-    return {
-        "doc_ids": list(result.doc_ids),
-        "per_doc": result.per_doc.tolist(),
-        "per_doc_columns": ["correct", "scored_predictions", "gold"],
-        "instances": [
-            [i.doc_id, i.gold_index, i.pred_index, i.cls.name, i.gold_label, i.pred_label] for i in result.instances
-        ],
-        "instance_columns": ["doc_id", "gold_index", "pred_index", "class", "gold_label", "pred_label"],
-    }
+def judge(
+    metrics: Metrics,
+    failures: Failures,
+    max_failed_share: float,
+    spans: Sequence[Sequence[Span]],
+    label_map: LabelMap | None,
+    schema: frozenset[str],
+) -> tuple[str, str | None]:
+    """``done``, or ``failed`` / ``schema-mismatch`` with the reason a user can act on."""
+    share = failures.share
+    if share is not None and (failures.failed_docs == failures.documents or share > max_failed_share):
+        return FAILED, failed_reason(failures)
+    raw = metrics.raw_predictions
+    out = metrics.counts.get("out_of_schema", 0)
+    if raw and out / raw > MISMATCH_SHARE:
+        return SCHEMA_MISMATCH, mismatch_reason(out, raw, spans, label_map, schema)
+    return DONE, None
 
 
-def _cost(
-    suite: Suite, model: ModelSpec, perf: dict[str, Any], *, seconds: float, docs: int, chars: int
-) -> dict[str, Any]:
+_CAUSES = (  # (words in an error text, what the cause is called)
+    (("credential", "unauthorized", "unauthorised", "401", "403", "forbidden", "api key", "apikey", "accessdenied",
+      "signature"), "credentials"),
+    (("quota", "429", "throttl", "resource_exhausted", "rate limit", "too many requests", "limitexceeded"), "quota"),
+    (("connect", "connection", "refused", "unreachable", "name or service", "urlerror", "unavailable",
+      "endpoint"), "connection"),
+)  # fmt: skip
+
+
+def failure_cause(error: str | None) -> str | None:
+    """``credentials``, ``quota`` or ``connection`` when the error text says so (None: another cause)."""
+    text = (error or "").lower()
+    return next((cause for words, cause in _CAUSES if any(w in text for w in words)), None)
+
+
+def failed_reason(failures: Failures) -> str:
+    """One line: how many documents failed, the likely cause, the first error."""
+    cause = failure_cause(failures.error)
+    head = "every document failed" if failures.failed_docs == failures.documents else (
+        f"{failures.failed_docs} of {failures.documents} documents failed"
+    )  # fmt: skip
+    return f"{head}{f' ({cause})' if cause else ''}: {failures.error or 'no reason given'}"
+
+
+def mismatch_reason(
+    out: int, raw: int, spans: Sequence[Sequence[Span]], label_map: LabelMap | None, schema: frozenset[str]
+) -> str:
+    """Which labels fell outside, and the built-in maps that would fit."""
+    seen = Counter(s.label for doc in spans for s in doc)
+    off = outside(seen, label_map, schema)
+    names = ", ".join(sorted(off, key=lambda label: (-off[label], label))[:6])
+    fits = fitting_maps(frozenset(off), schema)
+    how = f"label map {label_map.name}" if label_map else "no label map"
+    hint = f"set label_map: {' or '.join(fits)}" if fits else "give a label_map into the dataset's labels"
+    return (
+        f"{out} of {raw} predictions carry labels outside the dataset's ({names}) with {how}: "
+        f"{hint} (dataset labels: {', '.join(sorted(schema))})"
+    )
+
+
+def cell_cost(
+    suite: Suite, model: ModelSpec, perf: Mapping[str, Any], *, seconds: float, docs: int, chars: int
+) -> CellCost:
     """Dollars for the throughput pass, priced from what the model reports.
 
     A billed model's latency samples and stability passes are paid requests too: their
     dollars are ``probe_usd`` (kept out of the per-document figures, which describe the
     dataset pass) and ``spent_usd`` is what the run paid in all.
     """
-    usage, memory = perf.get("usage", {}), perf.get("memory") or {}
+    usage, memory = perf.get("usage") or {}, perf.get("memory") or {}
     cost = usage_cost(suite, model, usage, memory, seconds=seconds, docs=docs, chars=chars)
     probes = perf.get("probe_usage") or {}
     probe_usd = 0.0
-    if cost["basis"] != "compute" and probes:  # probes with nothing billed price at zero
-        probe_usd = usage_cost(suite, model, probes, memory, seconds=0.0, docs=docs, chars=chars)["usd"]
-    return {**cost, "probe_usd": probe_usd, "spent_usd": cost["usd"] + probe_usd}
+    if cost.basis != "compute" and probes:  # probes with nothing billed price at zero
+        probe_usd = usage_cost(suite, model, probes, memory, seconds=0.0, docs=docs, chars=chars).usd
+    return replace(cost, probe_usd=probe_usd, spent_usd=cost.usd + probe_usd)
 
 
 def usage_cost(
     suite: Suite,
     model: ModelSpec,
-    usage: dict[str, Any],
-    memory: dict[str, Any],
+    usage: Mapping[str, Any],
+    memory: Mapping[str, Any],
     *,
     seconds: float,
     docs: int,
     chars: int,
-) -> dict[str, Any]:
+) -> CellCost:
     """Price one model's usage: tokens for LLMs, billing units for APIs, compute time otherwise."""
     pricing = load_pricing(suite.pricing)
     cost: Cost
+    hourly: float | None = None
     if usage.get("input_tokens") or usage.get("output_tokens"):
         price = pricing.get(model.name, pricing["llm"])
         cost = token_cost(usage["input_tokens"], usage["output_tokens"], price, docs=docs, chars=chars)
@@ -157,9 +231,27 @@ def usage_cost(
     else:
         on_gpu = bool(memory.get("peak_gpu_mb"))
         price = pricing["local-gpu" if on_gpu else "local-cpu"]
-        hourly = suite.settings.gpu_usd_per_hour if on_gpu else suite.settings.instance_usd_per_hour
-        if hourly:
-            price = with_hourly(price, hourly)
+        rate = suite.settings.gpu_usd_per_hour if on_gpu else suite.settings.instance_usd_per_hour
+        if rate:
+            price = with_hourly(price, rate)
         cost = compute_cost(seconds, price, docs=docs, chars=chars)
-        basis = "compute"
-    return {**cost.as_dict(), "basis": basis}
+        basis, hourly = "compute", price.usd_per_hour
+    return CellCost(
+        usd=cost.usd, usd_per_1k_docs=cost.usd_per_1k_docs, usd_per_1m_chars=cost.usd_per_1m_chars,
+        units=cost.units, unit=cost.unit, price=cost.price_key, price_date=cost.price_date, basis=basis,
+        usd_per_hour=hourly, spent_usd=cost.usd,
+    )  # fmt: skip
+
+
+def details(result: Score) -> dict[str, Any]:
+    """What the report and the gate need beyond the metrics: per-document counts (for paired
+    bootstraps between runs) and every matching decision (for error examples and confusion)."""
+    return {
+        "doc_ids": list(result.doc_ids),
+        "per_doc": result.per_doc.tolist(),
+        "per_doc_columns": ["correct", "scored_predictions", "gold"],
+        "instances": [
+            [i.doc_id, i.gold_index, i.pred_index, i.cls.name, i.gold_label, i.pred_label] for i in result.instances
+        ],
+        "instance_columns": ["doc_id", "gold_index", "pred_index", "class", "gold_label", "pred_label"],
+    }

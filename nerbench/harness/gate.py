@@ -8,65 +8,67 @@ error (exit 2), never a pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from xml.etree import ElementTree as ET
 
 from nerbench.errors import InputError
+from nerbench.harness import metric_info
+from nerbench.harness.cell_result import CellResult
+from nerbench.harness.results import Details
 from nerbench.scoring import paired_bootstrap_counts
 
-
-def _get(cell: Mapping[str, Any], *keys: str) -> Any:
-    value: Any = cell
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
+LABEL_F1 = "min_label_f1"
 
 
-# Threshold key -> (metric shown, getter, True when the value must be at least the threshold).
-METRICS: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any], bool]] = {
-    "min_f1": ("F1", lambda c: _get(c, "metrics", "micro", "f1"), True),
-    "max_schema_error_rate": ("schema error rate", lambda c: _get(c, "metrics", "schema_error_rate"), False),
-    "max_boundary_error_rate": ("boundary error rate", lambda c: _get(c, "metrics", "boundary_error_rate"), False),
-    "max_invalid_rate": ("invalid span rate", lambda c: _get(c, "metrics", "invalid_rate"), False),
-    "max_p95_ms": ("p95 latency ms", lambda c: _get(c, "latency", "p95_ms"), False),
-    "max_usd_per_1k": ("USD per 1k documents", lambda c: _get(c, "cost", "usd_per_1k_docs"), False),
-}
+def threshold_keys() -> tuple[str, ...]:
+    """Every threshold a gate can set: one per gated metric of the MetricInfo table, and per-label F1."""
+    return (*metric_info.gate_metrics(), LABEL_F1)
 
 
 @dataclass(frozen=True)
 class Check:
     """A threshold on one metric of the cells it applies to (``model``/``dataset`` None: every one)."""
 
-    key: str  # a METRICS key, or "min_label_f1"
+    key: str  # a gate key of the MetricInfo table (min_f1, max_p95_ms, ...), or "min_label_f1"
     threshold: float
     model: str | None = None
     dataset: str | None = None
     label: str | None = None
 
-    def applies(self, cell: Mapping[str, Any]) -> bool:
-        return self.model in (None, cell["model"]) and self.dataset in (None, cell["dataset"])
+    def applies(self, cell: CellResult) -> bool:
+        return self.model in (None, cell.model) and self.dataset in (None, cell.dataset)
+
+    @property
+    def info(self) -> metric_info.MetricInfo | None:
+        return None if self.key == LABEL_F1 else metric_info.gate_metrics()[self.key]
 
     @property
     def metric(self) -> str:
-        return f"F1 of {self.label}" if self.label else METRICS[self.key][0]
+        if self.label:
+            return f"F1 of {self.label}"
+        info = self.info
+        assert info is not None
+        return info.header
 
     @property
     def at_least(self) -> bool:
-        return self.key == "min_label_f1" or METRICS[self.key][2]
+        return self.info is None or self.info.higher_is_better
 
-    def value(self, cell: Mapping[str, Any]) -> float | None:
+    def value(self, cell: CellResult) -> float | None:
         if self.label is not None:
-            return _get(cell, "metrics", "per_label", self.label, "f1")
-        return METRICS[self.key][1](cell)
+            scores = cell.metrics.per_label.get(self.label) if cell.metrics else None
+            return scores.f1 if scores else None
+        info = self.info
+        assert info is not None
+        return info.value(cell)
 
     def describe(self) -> str:
         return f"{self.metric} {'>=' if self.at_least else '<='} {self.threshold:g}"
 
-    def fails(self, current: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> str | None:
-        if current.get("status") != "done":
-            return f"the cell did not finish: {_get(current, 'failures', 'error') or current.get('status')}"
+    def fails(self, current: CellResult, baseline: CellBaseline | None = None) -> str | None:
+        if current.status != "done":
+            return f"the cell is {current.status}: {current.reason or current.failures.error or 'no reason given'}"
         if self.label is not None:
             self._label_in_gold(current)
         value = self.value(current)
@@ -75,15 +77,24 @@ class Check:
         ok = value >= self.threshold if self.at_least else value <= self.threshold
         return None if ok else f"{self.metric} {value:.4g} {'<' if self.at_least else '>'} {self.threshold:g}"
 
-    def _label_in_gold(self, cell: Mapping[str, Any]) -> None:
+    def _label_in_gold(self, cell: CellResult) -> None:
         """A label the gold has no span of cannot be scored: a configuration error (a typo), never a FAIL or PASS."""
-        per_label = _get(cell, "metrics", "per_label") or {}
-        if not _get(per_label, self.label or "", "support"):
-            known = ", ".join(sorted(k for k, v in per_label.items() if _get(v, "support"))) or "none"
+        per_label = cell.metrics.per_label if cell.metrics else {}
+        scores = per_label.get(self.label or "")
+        if scores is None or not scores.support:
+            known = ", ".join(sorted(k for k, v in per_label.items() if v.support)) or "none"
             raise InputError(
-                f"gate check {self.describe()!r}: the gold of {cell['dataset']} has no {self.label} span "
+                f"gate check {self.describe()!r}: the gold of {cell.dataset} has no {self.label} span "
                 f"(its labels: {known}): fix the label, or scope the check to a dataset that has it"
             )
+
+
+@dataclass(frozen=True)
+class CellBaseline:
+    """A baseline run's cell and its details (per-document counts for the paired bootstrap)."""
+
+    cell: CellResult
+    details: Details | None
 
 
 @dataclass(frozen=True)
@@ -96,23 +107,26 @@ class DropCheck:
     dataset: str | None = None
     key: str = "max_drop"
 
-    def applies(self, cell: Mapping[str, Any]) -> bool:
-        return self.model in (None, cell["model"]) and self.dataset in (None, cell["dataset"])
+    def applies(self, cell: CellResult) -> bool:
+        return self.model in (None, cell.model) and self.dataset in (None, cell.dataset)
 
     def describe(self) -> str:
         return f"F1 drop vs baseline <= {self.max_drop:g} (or not significant)"
 
-    def value(self, cell: Mapping[str, Any]) -> float | None:
-        return _get(cell, "metrics", "micro", "f1")
+    def value(self, cell: CellResult) -> float | None:
+        return cell.f1
 
-    def fails(self, current: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> str | None:
-        where = f"{current['model']} on {current['dataset']}"
+    def fails(self, current: CellResult, baseline: CellBaseline | None = None, *, details: Details | None = None
+              ) -> str | None:  # fmt: skip
+        where = f"{current.model} on {current.dataset}"
+        if current.status != "done":
+            return f"the cell is {current.status}: {current.reason or 'no reason given'}"
         if baseline is None:
             raise InputError(f"the baseline run has no cell for {where}: pick a baseline that ran it")
-        a, b = current.get("details") or {}, baseline.get("details") or {}
-        if not a.get("per_doc") or a.get("doc_ids") != b.get("doc_ids"):
+        a, b = details, baseline.details
+        if a is None or b is None or not a.per_doc or a.doc_ids != b.doc_ids:
             raise InputError(f"the baseline of {where} was scored on different documents: pick a matching baseline")
-        test = paired_bootstrap_counts(b["per_doc"], a["per_doc"], resamples=1000)
+        test = paired_bootstrap_counts(b.per_doc, a.per_doc, resamples=1000)
         if test.delta > self.max_drop and test.significant(self.alpha):
             return f"F1 fell {test.delta:.4f} (> {self.max_drop:g}) from the baseline, p={test.p_value:.3f}"
         return None
@@ -134,8 +148,9 @@ class Outcome:
 
 def evaluate(
     checks: Sequence[Check | DropCheck],
-    cells: Sequence[Mapping[str, Any]],
-    baseline: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    cells: Sequence[CellResult],
+    details: Mapping[tuple[str, str], Details],
+    baseline: Mapping[tuple[str, str], CellBaseline] | None = None,
 ) -> list[Outcome]:
     """Every check on every cell it applies to; a check that matches no cell is a configuration error."""
     outcomes = []
@@ -145,9 +160,14 @@ def evaluate(
             scope = "/".join(x or "*" for x in (check.model, check.dataset))
             raise InputError(f"gate check {check.describe()!r} for {scope} matches no model and dataset of the run")
         for cell in matched:
-            base = (baseline or {}).get((cell["model"], cell["dataset"]))
-            name = f"{cell['model']} / {cell['dataset']}: {check.describe()}"
-            outcomes.append(Outcome(name, check.value(cell), check.describe(), check.fails(cell, base)))
+            key = (cell.model, cell.dataset)
+            base = (baseline or {}).get(key)
+            name = f"{cell.model} / {cell.dataset}: {check.describe()}"
+            if isinstance(check, DropCheck):
+                failure = check.fails(cell, base, details=details.get(key))
+            else:
+                failure = check.fails(cell)
+            outcomes.append(Outcome(name, check.value(cell), check.describe(), failure))
     return outcomes
 
 

@@ -29,12 +29,11 @@ import yaml
 
 from nerbench.adapters.models import adapter_names
 from nerbench.errors import InputError
-from nerbench.harness.gate import METRICS, Check, DropCheck
+from nerbench.harness.gate import LABEL_F1, Check, DropCheck, threshold_keys
 from nerbench.harness.suite import RUNNER_MODEL_KEYS, DataRef, DatasetSpec, ModelSpec, Settings, Suite
 from nerbench.harness.yamlfile import line_of, load_yaml
 from nerbench.labels import load_label_map
 
-THRESHOLDS = (*METRICS, "min_label_f1")
 # ADAPTER[:KEY=VALUE,...]; the adapter may itself be ``package.module:Class``, so options start at the first
 # colon followed by ``KEY=``.
 _SPEC = re.compile(r"^(.+?)(?::([A-Za-z_][A-Za-z0-9_]*=.*))?$")
@@ -66,11 +65,13 @@ def thresholds(
     node = values if node is None else node
     checks = []
     for key, value in values.items():
-        if key not in THRESHOLDS:
+        if key not in threshold_keys():
             raise InputError(
-                f"gate: unknown threshold {key!r}: use {', '.join(THRESHOLDS)}", path=path, line=line_of(node, key)
+                f"gate: unknown threshold {key!r}: use {', '.join(threshold_keys())}",
+                path=path,
+                line=line_of(node, key),
             )
-        if key == "min_label_f1":
+        if key == LABEL_F1:
             if not isinstance(value, Mapping) or not value:
                 raise InputError(
                     "gate: min_label_f1 must map labels to F1 thresholds", path=path, line=line_of(node, key)

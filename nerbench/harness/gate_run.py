@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from nerbench.errors import InputError
-from nerbench.harness.gate import Outcome, evaluate
+from nerbench.harness.gate import CellBaseline, Outcome, evaluate
 from nerbench.harness.gate_config import GatePlan
-from nerbench.harness.loading import load_datasets
-from nerbench.harness.results import resolve_run
+from nerbench.harness.results import Details, read_run, resolve_run
 from nerbench.harness.rundir import write_run_dir
 from nerbench.harness.runner import Progress, RunOptions, run_suite
 from nerbench.harness.store import Store
 from nerbench.harness.suite import Suite
 
 
-def _baseline_id(plan: GatePlan, store_path: Path) -> str | None:
+def _baseline(plan: GatePlan, store_path: Path) -> dict[tuple[str, str], CellBaseline] | None:
     """Resolve the baseline before the gate's own run, so ``latest`` means the run before this one."""
     if plan.baseline is None:
         return None
@@ -25,25 +22,28 @@ def _baseline_id(plan: GatePlan, store_path: Path) -> str | None:
         raise InputError(f"no baseline run {plan.baseline!r}: the results store does not exist", path=store_path)
     store = Store(store_path)
     try:
-        return resolve_run(store, plan.baseline)
+        run_id = resolve_run(store, plan.baseline)
+        details = _details(store, run_id)
+        return {
+            (c.model, c.dataset): CellBaseline(c, details.get((c.model, c.dataset)))
+            for c in read_run(store, run_id).cells
+        }
     finally:
         store.close()
 
 
-def _cells(store: Store, run_id: str) -> dict[tuple[str, str], Mapping[str, Any]]:
-    return {(c["model"], c["dataset"]): c for c in store.cells(run_id)}
+def _details(store: Store, run_id: str) -> dict[tuple[str, str], Details]:
+    return {(c["model"], c["dataset"]): d for c in store.cells(run_id) if (d := Details.from_json(c.get("details")))}
 
 
 def run_gate(suite: Suite, plan: GatePlan, options: RunOptions, progress: Progress) -> tuple[str, list[Outcome]]:
     """Run ``suite`` (cached predictions make a repeat cheap), write its run directory, and check the plan."""
-    baseline_id = _baseline_id(plan, options.store)
-    run_id, store = run_suite(suite, options, progress)
+    baseline = _baseline(plan, options.store)
+    outcome = run_suite(suite, options, progress)
     try:
-        record = store.run(run_id) or {}
-        out_dir = Path(record.get("out_dir") or Path("runs") / run_id)
-        write_run_dir(store, run_id, out_dir, suite, load_datasets(suite, options.limit))
-        current = list(_cells(store, run_id).values())
-        baseline = _cells(store, baseline_id) if baseline_id else None
+        record = outcome.store.run(outcome.run_id) or {}
+        write_run_dir(outcome, Path(record.get("out_dir") or Path("runs") / outcome.run_id))
+        details = _details(outcome.store, outcome.run_id)
     finally:
-        store.close()
-    return run_id, evaluate(plan.checks, current, baseline)
+        outcome.store.close()
+    return outcome.run_id, evaluate(plan.checks, outcome.cells, details, baseline)

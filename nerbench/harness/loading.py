@@ -22,10 +22,16 @@ class LoadedDataset:
     content_hash: str  # ids, texts and tokens: what a model sees
     gold_hash: str  # plus the gold spans: what the scores depend on
     train_hash: str | None
+    gold_labels: frozenset[str] = frozenset()  # the labels the gold spans carry
 
     @property
     def documents(self) -> tuple[Document, ...]:
         return self.corpus.documents
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """The dataset's labels: its declared schema, else the labels its gold spans carry."""
+        return frozenset(self.spec.schema) or self.gold_labels
 
 
 def content_hash(*parts: Any) -> str:
@@ -53,5 +59,6 @@ def load_datasets(suite: Suite, limit: int | None = None) -> list[LoadedDataset]
         content = content_hash([(d.id, d.text, d.tokens) for d in docs])
         gold = content_hash(content, [[(s.start, s.end, s.label) for s in d.spans] for d in docs])
         train = content_hash(file_hash(spec.train.path), spec.train.format, spec.train.options) if spec.train else None
-        loaded.append(LoadedDataset(spec, corpus, content, gold, train))
+        labels = frozenset(s.label for d in docs for s in d.spans)
+        loaded.append(LoadedDataset(spec, corpus, content, gold, train, labels))
     return loaded

@@ -1,28 +1,166 @@
-"""Stored results as pandas DataFrames: ``nerbench.load_results()``."""
+"""A finished run read back, from the store or a run directory: typed, and as pandas DataFrames.
+
+``RunResult`` is the ``results.json`` document (run record, datasets, cells); ``LoadedRun`` adds each
+cell's details (per-document counts and match records) and the run directory, for the report and the
+gate. ``load_results()`` gives the notebook's DataFrames, their columns read from the MetricInfo table.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from nerbench.errors import InputError
-from nerbench.harness.rundir import csv_rows, results_document
+from nerbench.harness import metric_info
+from nerbench.harness.cell_result import CellResult
 from nerbench.harness.store import DEFAULT_STORE, Store
+from nerbench.scoring import SCORER_VERSION
 
 
 @dataclass(frozen=True)
-class Results:
-    """One run's results: ``cells`` (one row per model x dataset), ``per_label``, ``runs``, and the raw JSON."""
+class RunInfo:
+    """The run record: what ran where, when and how it ended."""
 
-    run_id: str
-    cells: pd.DataFrame
-    per_label: pd.DataFrame
-    runs: pd.DataFrame
-    document: dict[str, Any]
+    id: str
+    suite: str = ""
+    suite_path: str = ""
+    created_at: str = ""
+    finished_at: str | None = None
+    status: str = ""
+    machine: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    skipped_models: tuple[Mapping[str, str], ...] = ()
+    scorer_version: int = SCORER_VERSION
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One dataset as the run read it."""
+
+    name: str
+    path: str = ""
+    documents: int = 0
+    characters: int = 0
+    entities: int = 0
+    labels: tuple[str, ...] = ()
+    schema: Mapping[str, str] = field(default_factory=dict)
+    repairs: int = 0
+    content_hash: str = ""
+    train: str | None = None
+
+
+@dataclass(frozen=True)
+class Details:
+    """Per-document counts and per-instance match records of one cell (``details/M__D.json``)."""
+
+    doc_ids: tuple[str, ...]
+    per_doc: tuple[tuple[int, int, int], ...]
+    instances: tuple[tuple[Any, ...], ...]
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | None) -> Details | None:
+        if not raw or "per_doc" not in raw:
+            return None
+        return cls(
+            tuple(str(d) for d in raw.get("doc_ids") or ()),
+            tuple((int(a), int(b), int(c)) for a, b, c in raw["per_doc"]),
+            tuple(tuple(i) for i in raw.get("instances") or ()),
+        )
+
+
+def _fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinity become null: results are strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run: the ``results.json`` document, typed."""
+
+    run: RunInfo
+    datasets: tuple[DatasetInfo, ...]
+    cells: tuple[CellResult, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "run": asdict(self.run),
+                "datasets": [asdict(d) for d in self.datasets],
+                "cells": [c.to_json() for c in self.cells],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunResult:
+        run = dict(data["run"])
+        run["skipped_models"] = tuple(run.get("skipped_models") or ())
+        datasets = []
+        for d in data.get("datasets") or ():
+            entry = _fields(DatasetInfo, d)
+            entry["labels"] = tuple(entry.get("labels") or ())
+            datasets.append(DatasetInfo(**entry))
+        return cls(
+            RunInfo(**_fields(RunInfo, run)),
+            tuple(datasets),
+            tuple(CellResult.from_json(c) for c in data.get("cells") or ()),
+        )
+
+    def dataset(self, name: str) -> DatasetInfo | None:
+        return next((d for d in self.datasets if d.name == name), None)
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run read back with its cells' details and, where it has one, its run directory."""
+
+    result: RunResult
+    details: Mapping[tuple[str, str], Details]
+    out_dir: Path | None
+
+
+def stored_cells(store: Store, run_id: str) -> list[CellResult]:
+    """A run's cells from the store, in the order they were saved."""
+    return [CellResult.from_json(c) for c in store.cells(run_id)]
+
+
+def read_run(store: Store, run_id: str) -> RunResult:
+    """A run from the store alone."""
+    record = store.run(run_id)
+    if record is None:
+        raise InputError(f"no run {run_id!r} in the store: see 'nerbench runs'", path=store.path)
+    info = record["info"]
+    run = RunInfo(
+        id=run_id, suite=record["suite"], suite_path=record["suite_path"], created_at=record["created_at"],
+        finished_at=record["finished_at"], status=record["status"], machine=info.get("machine") or {},
+        versions=info.get("versions") or {}, settings=info.get("settings") or {}, limit=info.get("limit"),
+        skipped_models=tuple(info.get("skipped_models") or ()),
+    )  # fmt: skip
+    datasets = []
+    for d in info.get("datasets") or ():
+        entry = _fields(DatasetInfo, d)
+        entry["labels"] = tuple(entry.get("labels") or ())
+        datasets.append(DatasetInfo(**entry))
+    return RunResult(run, tuple(datasets), tuple(stored_cells(store, run_id)))
 
 
 def resolve_run(store: Store, run: str) -> str:
@@ -40,38 +178,104 @@ def resolve_run(store: Store, run: str) -> str:
     return matches[0]
 
 
-def _frames(document: dict[str, Any], runs: list[dict[str, Any]]) -> Results:
-    run_id = document["run"]["id"]
-    cells = pd.DataFrame(csv_rows(document["cells"]))
+def safe_name(name: str) -> str:
+    """A model or dataset name as a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def cell_file_stem(model: str, dataset: str) -> str:
+    """The file name stem of one cell's files under ``predictions/`` and ``details/``."""
+    return f"{safe_name(model)}__{safe_name(dataset)}"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise InputError(f"cannot read run results: {err}", path=path) from None
+
+
+def _from_dir(run_dir: Path, path: Path | None = None) -> LoadedRun:
+    path = path or run_dir / "results.json"
+    try:
+        result = RunResult.from_json(_read_json(path))
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise InputError(f"not a nerbench results.json ({err!r}): point at a run directory", path=path) from None
+    details = {}
+    for c in result.cells:
+        detail = run_dir / "details" / f"{cell_file_stem(c.model, c.dataset)}.json"
+        if detail.exists():
+            try:
+                parsed = Details.from_json(_read_json(detail))
+            except (KeyError, TypeError, ValueError) as err:
+                raise InputError(f"not a nerbench details file ({err!r})", path=detail) from None
+            if parsed is not None:
+                details[(c.model, c.dataset)] = parsed
+    return LoadedRun(result, details, run_dir)
+
+
+def load_run(run: str | Path, store: str | Path = DEFAULT_STORE) -> LoadedRun:
+    """A run: a run directory (or its results.json), or a run id / prefix / ``latest`` in ``store``."""
+    path = Path(run)
+    if path.is_dir():
+        return _from_dir(path)
+    if path.suffix == ".json" and path.is_file():
+        return _from_dir(path.parent, path)
+    if not Path(store).exists():
+        raise InputError(f"{str(run)!r} is not a run directory and there is no results store here", path=store)
+    db = Store(store)
+    try:
+        run_id = resolve_run(db, str(run))
+        result = read_run(db, run_id)
+        details = {
+            (c["model"], c["dataset"]): d
+            for c in db.cells(run_id)
+            if (d := Details.from_json(c.get("details"))) is not None
+        }
+        record = db.run(run_id) or {}
+    finally:
+        db.close()
+    out_dir = Path(record["out_dir"]) if record.get("out_dir") else None
+    return LoadedRun(result, details, out_dir)
+
+
+@dataclass(frozen=True)
+class Results:
+    """One run's results: ``cells`` (one row per model x dataset), ``per_label``, ``runs``, and the typed run."""
+
+    run_id: str
+    cells: pd.DataFrame
+    per_label: pd.DataFrame
+    runs: pd.DataFrame
+    result: RunResult
+
+
+def frames(result: RunResult, runs: Sequence[Mapping[str, Any]]) -> Results:
+    """The DataFrames of one run; ``cells`` has the MetricInfo table's columns."""
+    cells = pd.DataFrame([metric_info.cell_row(c) for c in result.cells], columns=list(metric_info.columns()))
+    label_columns = ["model", "dataset", "label", "precision", "recall", "f1", "support", "predicted", "correct"]
     labels = [
-        {"model": c["model"], "dataset": c["dataset"], "label": label, **scores}
-        for c in document["cells"]
-        for label, scores in ((c.get("metrics") or {}).get("per_label") or {}).items()
+        {"model": c.model, "dataset": c.dataset, "label": label, **asdict(scores)}
+        for c in result.cells
+        if c.metrics is not None
+        for label, scores in c.metrics.per_label.items()
     ]
-    per_label = pd.DataFrame(
-        labels, columns=["model", "dataset", "label", "precision", "recall", "f1", "support", "predicted", "correct"]
-    )
     run_rows = pd.DataFrame(
         [{k: r.get(k) for k in ("id", "suite", "created_at", "finished_at", "status", "out_dir")} for r in runs]
     )
-    return Results(run_id, cells, per_label, run_rows, document)
+    return Results(result.run.id, cells, pd.DataFrame(labels, columns=label_columns), run_rows, result)
 
 
 def load_results(source: str | Path = DEFAULT_STORE, run: str = "latest") -> Results:
     """Results of one run: from a store (``run`` is an id or ``latest``) or a run directory / results.json."""
     path = Path(source)
     if path.is_dir() or path.suffix == ".json":
-        results_json = path / "results.json" if path.is_dir() else path
-        try:
-            document = json.loads(results_json.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise InputError(f"cannot read run results: {err}", path=results_json) from None
-        return _frames(document, [document["run"]])
+        loaded = _from_dir(path, None) if path.is_dir() else _from_dir(path.parent, path)
+        return frames(loaded.result, [asdict(loaded.result.run)])
     if not path.exists():
         raise InputError("no results store here: run a suite first, or pass --store", path=path)
     store = Store(path)
     try:
-        run_id = resolve_run(store, run)
-        return _frames(results_document(store, run_id), store.runs())
+        return frames(read_run(store, resolve_run(store, run)), store.runs())
     finally:
         store.close()

@@ -21,14 +21,19 @@ from typing import Any
 
 import numpy as np
 
+from nerbench.adapters.data import read_corpus
 from nerbench.errors import ConfigError
-from nerbench.harness.cells import cell_result, usage_cost
+from nerbench.harness.cell_result import FAILED, CellResult, Failures, TrainOverlap
+from nerbench.harness.cells import CellInputs, cell_result, details, failure_cause, usage_cost
 from nerbench.harness.estimate import estimate_suite
+from nerbench.harness.label_plan import resolve_label_maps
 from nerbench.harness.loading import LoadedDataset, content_hash, load_datasets
 from nerbench.harness.machine import library_versions, machine_info, missing_modules
+from nerbench.harness.results import stored_cells
 from nerbench.harness.store import Store, StoredPrediction
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError, WorkerFailure, WorkerProcess
+from nerbench.train_overlap import entity_keys, seen_in_train
 from nerbench.types import Document
 
 Progress = Callable[..., None]
@@ -62,7 +67,26 @@ class RunContext:
     progress: Progress
     datasets: list[LoadedDataset] = field(default_factory=list)
     spent_usd: float = 0.0
-    cells: list[dict[str, Any]] = field(default_factory=list)
+    train_keys: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)  # per dataset's train split
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run ran: its id, the suite as run (label maps resolved), the datasets read, and every cell.
+
+    ``store`` is left open for the run directory writer; close it when done.
+    """
+
+    run_id: str
+    suite: Suite
+    datasets: tuple[LoadedDataset, ...]
+    cells: tuple[CellResult, ...]
+    store: Store
+
+    @property
+    def failed(self) -> list[CellResult]:
+        """Cells that are not findings: failed, or a schema mismatch."""
+        return [c for c in self.cells if c.status != "done"]
 
 
 def new_run_id() -> str:
@@ -115,9 +139,14 @@ def _dataset_info(d: LoadedDataset) -> dict[str, Any]:
     }
 
 
-def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progress) -> tuple[str, Store]:
-    """Run every model over every dataset; returns the run id and the open store."""
+def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progress) -> RunOutcome:
+    """Run every model over every dataset; returns what ran, with the store left open.
+
+    Everything that can be checked is checked before any worker starts: the datasets are read,
+    every ``label_map: auto`` is resolved against their labels, and the budget is estimated.
+    """
     datasets = load_datasets(suite, options.limit)
+    suite = resolve_label_maps(suite, datasets)
     if options.max_cost_usd is not None:
         estimate = sum(row["usd"] or 0.0 for row in estimate_suite(suite, limit=options.limit))
         if estimate > options.max_cost_usd:
@@ -144,7 +173,7 @@ def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progre
         store.finish_run(run_id, "interrupted")
         raise
     store.finish_run(run_id, "done")
-    return run_id, store
+    return RunOutcome(run_id, suite, tuple(datasets), tuple(stored_cells(store, run_id)), store)
 
 
 class ModelSession:
@@ -253,9 +282,16 @@ def run_model(ctx: RunContext, model: ModelSpec, datasets: Sequence[LoadedDatase
         session.close()
 
 
-def _fail_cell(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, reason: str) -> None:
-    result = {"failures": {"failed_docs": len(dataset.documents), "error": reason}, "adapter": model.adapter}
-    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status="failed", cache_key=None, result=result)
+def _fail_cell(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, error: str) -> None:
+    """A cell the model never produced: failed, with its reason, and no numbers."""
+    n = len(dataset.documents)
+    cause = failure_cause(error)
+    reason = f"the model did not run{f' ({cause})' if cause else ''}: {error}"
+    cell = CellResult(
+        model=model.name, dataset=dataset.spec.name, status=FAILED, reason=reason, adapter=model.adapter,
+        vocabulary=model.vocabulary or "", failures=Failures(n, n, error),
+    )  # fmt: skip
+    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=FAILED, cache_key=None, result=cell.to_json())
     ctx.progress("cell_failed", model=model.name, dataset=dataset.spec.name, error=reason)
 
 
@@ -279,11 +315,26 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
         ctx.store.complete_prediction_set(key, perf)
     else:
         perf = existing["perf"] if existing else {}
-    result = cell_result(ctx.store, ctx.suite, model, dataset, key, perf, cached=cached)
-    if not cached and result["cost"]["basis"] != "compute":
-        ctx.spent_usd += result["cost"]["spent_usd"]
-    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status="done", cache_key=key, result=result)
-    ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, result=result)
+    overlap = _train_overlap(ctx, model, dataset) if session.info.get("trains") or perf.get("fit_s") else None
+    cell, result = cell_result(ctx.store, ctx.suite, CellInputs(model, dataset, key, perf, cached, overlap))
+    if not cached and cell.cost is not None and cell.cost.basis != "compute":
+        ctx.spent_usd += cell.cost.spent_usd
+    stored = {**cell.to_json(), "details": details(result)}
+    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status, cache_key=key, result=stored)
+    ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
+
+
+def _train_overlap(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset) -> TrainOverlap | None:
+    """For a model that trains: how many of the test entities its train split already holds."""
+    split = model.train or dataset.spec.name
+    spec = next((d.spec for d in ctx.datasets if d.spec.name == split), None)
+    if spec is None or spec.train is None:
+        return None
+    if split not in ctx.train_keys:
+        ref = spec.train
+        ctx.train_keys[split] = entity_keys(read_corpus(ref.path, format=ref.format, **ref.options).documents)
+    seen, total = seen_in_train(dataset.documents, ctx.train_keys[split])
+    return TrainOverlap(split, seen, total)
 
 
 def _inputs(model: ModelSpec, docs: Sequence[Document]) -> list[dict[str, Any]]:
@@ -367,8 +418,8 @@ def _predict_missing(
 def _check_budget(ctx: RunContext, session: ModelSession, model: ModelSpec, usage0: dict[str, Any], sent: int) -> None:
     usage = _usage_since(usage0, session.call("usage")["usage"])
     cost = usage_cost(ctx.suite, model, usage, {}, seconds=0.0, docs=sent, chars=0)
-    if cost["basis"] != "compute" and ctx.spent_usd + cost["usd"] >= (ctx.options.max_cost_usd or 0.0):
-        ctx.spent_usd += cost["usd"]
+    if cost.basis != "compute" and ctx.spent_usd + cost.usd >= (ctx.options.max_cost_usd or 0.0):
+        ctx.spent_usd += cost.usd
         raise WorkerError(
             f"stopped after {sent} documents: billed cost reached --max-cost ${ctx.options.max_cost_usd:g} "
             "(run again with a larger budget to send the rest)"

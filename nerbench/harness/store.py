@@ -161,7 +161,7 @@ class Store:
         row = self.db.execute(
             "SELECT status FROM cells WHERE run_id = ? AND model = ? AND dataset = ?", (run_id, model, dataset)
         ).fetchone()
-        return row is not None and row[0] in ("done", "failed")
+        return row is not None and row[0] in ("done", "failed", "schema-mismatch")
 
     # predictions
     def prediction_set(self, cache_key: str) -> dict[str, Any] | None:

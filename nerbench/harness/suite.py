@@ -20,6 +20,7 @@ from nerbench.errors import ConfigError, InputError
 from nerbench.harness.yamlfile import line_of, load_yaml
 from nerbench.labels import LabelMap, load_label_map
 
+AUTO, NO_MAP = "auto", "none"  # label_map values: pick a built-in map from the vocabulary; use labels as they are
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Model keys the runner reads; every other key of a model entry is an adapter option.
 RUNNER_MODEL_KEYS = (
@@ -60,12 +61,17 @@ class ModelSpec:
     timeout_s: float | None = None
     datasets: tuple[str, ...] | None = None  # run only on these datasets (default: all)
     if_installed: tuple[str, ...] = ()  # Python modules the model needs: where one is missing it is skipped, not failed
+    vocabulary: str | None = None  # the model's label vocabulary, where it differs from its adapter's
 
     def runs_on(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets
 
     def label_map_for(self, dataset: str) -> LabelMap | None:
         return self.label_maps.get(dataset, self.label_maps.get("*"))
+
+    def map_given_for(self, dataset: str) -> bool:
+        """True when the suite names this dataset's map (or ``none``); else the runner picks one (``auto``)."""
+        return dataset in self.label_maps or "*" in self.label_maps
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class Settings:
     stability_passes: int = 1
     instance_usd_per_hour: float = 0.0
     gpu_usd_per_hour: float = 0.0
+    max_failed_share: float = 0.5  # a cell with more of its documents failed is ``failed``, not a result
 
 
 @dataclass(frozen=True)
@@ -301,14 +308,29 @@ def _resolve_paths(value: Any, base: Path) -> Any:
 
 
 def _label_maps(value: dict[str, Any], where: _Where, datasets: tuple[DatasetSpec, ...]) -> dict[str, LabelMap | None]:
+    """The maps a model entry names, by dataset (``*``: every dataset); a dataset left out gets ``auto``.
+
+    ``auto`` (or no ``label_map``) lets the runner pick a built-in map from the adapter's vocabulary once the
+    datasets' labels are read; ``none`` means the model's labels are used as they are.
+    """
     spec = value.get("label_map")
-    if spec is None:
+    if spec is None or spec == AUTO:
         return {}
     by_dataset = {d.name: d for d in datasets}
     is_per_dataset = isinstance(spec, dict) and spec and set(spec) <= set(by_dataset)
     entries = spec if is_per_dataset else {"*": spec}
     maps: dict[str, LabelMap | None] = {}
     for dataset, entry in entries.items():
+        if entry == AUTO:
+            continue
+        if entry == NO_MAP:
+            maps[dataset] = None
+            continue
+        if not isinstance(entry, str | dict):
+            raise where.error(
+                f"model {value['name']!r}: label_map must be auto, none, a built-in map name, a file, a mapping, "
+                f"or a mapping of dataset names to those, got {entry!r}", value, "label_map",
+            )  # fmt: skip
         try:
             label_map = load_label_map(entry if not isinstance(entry, str) else _relative(entry, where))
         except ConfigError as err:

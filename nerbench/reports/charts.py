@@ -17,8 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from nerbench.reports.model import Board, Details, Row
+from nerbench.reports.pick import MIN_SUPPORT
 
 ERROR_CLASSES = (  # counts key, legend, colour
     ("correct", "correct", "#4c9f70"),
@@ -29,6 +31,7 @@ ERROR_CLASSES = (  # counts key, legend, colour
     ("missed", "missed", "#9a9a9a"),
 )
 NONE_LABEL = "(none)"
+THIN_GREY = "#d9d9d9"  # per-label cells of labels under the minimum support
 _RC: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "nerbench", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False}  # fmt: skip
 
@@ -60,9 +63,9 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
     return front
 
 
-def tradeoff(rows: Sequence[Row], attr: str, xlabel: str) -> str | None:
+def tradeoff(rows: Sequence[Row], measure: Callable[[Row], float | None], xlabel: str) -> str | None:
     """F1 against a cost axis (p95 latency or USD per 1k documents) with the Pareto front; None if unmeasured."""
-    points = [(getattr(r, attr), r.f1, r.model) for r in rows if getattr(r, attr) is not None and r.f1 is not None]
+    points = [(x, r.f1, r.model) for r in rows if (x := measure(r)) is not None and r.f1 is not None]
     if not points:
         return None
 
@@ -110,8 +113,9 @@ def f1_intervals(rows: Sequence[Row]) -> str | None:
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
         ys = range(len(scored))
-        lo = [(r.f1 or 0) - (r.f1_ci[0] if r.f1_ci else r.f1 or 0) for r in scored]
-        hi = [(r.f1_ci[1] if r.f1_ci else r.f1 or 0) - (r.f1 or 0) for r in scored]
+        cis = [r.cell.metrics.f1_ci if r.cell.metrics else None for r in scored]
+        lo = [(r.f1 or 0) - (ci[0] if ci else r.f1 or 0) for r, ci in zip(scored, cis, strict=True)]
+        hi = [(ci[1] if ci else r.f1 or 0) - (r.f1 or 0) for r, ci in zip(scored, cis, strict=True)]
         ax.barh(list(ys), [r.f1 or 0 for r in scored], xerr=[lo, hi], color="#3a6ea5", capsize=3)
         ax.set_yticks(list(ys), [_t(r.model) for r in scored])
         ax.set_xlim(0, 1)
@@ -122,7 +126,8 @@ def f1_intervals(rows: Sequence[Row]) -> str | None:
 
 def error_breakdown(rows: Sequence[Row]) -> str | None:
     """Stacked bars: where each model's predictions and gold spans went."""
-    rows = [r for r in rows if r.counts][::-1]
+    counts = [r.cell.metrics.counts for r in rows if r.cell.metrics and r.cell.metrics.counts][::-1]
+    rows = [r for r in rows if r.cell.metrics and r.cell.metrics.counts][::-1]
     if not rows:
         return None
 
@@ -130,7 +135,7 @@ def error_breakdown(rows: Sequence[Row]) -> str | None:
         ax = fig.add_subplot()
         left = [0.0] * len(rows)
         for key, legend, colour in ERROR_CLASSES:
-            values = [float(r.counts.get(key, 0)) for r in rows]
+            values = [float(c.get(key, 0)) for c in counts]
             ax.barh(range(len(rows)), values, left=left, color=colour, label=legend)
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_yticks(list(range(len(rows))), [_t(r.model) for r in rows])
@@ -141,23 +146,34 @@ def error_breakdown(rows: Sequence[Row]) -> str | None:
 
 
 def label_heatmap(rows: Sequence[Row]) -> str | None:
-    """Per-label F1, models x labels."""
-    rows = [r for r in rows if r.per_label]
-    labels = sorted({label for r in rows for label in r.per_label})
+    """Per-label F1, models x labels; each label's gold support under its name, and labels under
+    MIN_SUPPORT gold spans greyed out (shown, never a verdict)."""
+    rows = [r for r in rows if r.cell.metrics and r.cell.metrics.per_label]
+    per = [r.cell.metrics.per_label for r in rows if r.cell.metrics]
+    labels = sorted({label for p in per for label in p})
     if not rows or not labels:
         return None
+    support = {label: max((p[label].support for p in per if label in p), default=0) for label in labels}
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        grid = [[r.per_label.get(label) for label in labels] for r in rows]
+        grid = [[p[label].f1 if label in p else None for label in labels] for p in per]
         ax.imshow([[v if v is not None else 0.0 for v in line] for line in grid], cmap="RdYlGn", vmin=0, vmax=1)
+        for j, label in enumerate(labels):
+            if support[label] < MIN_SUPPORT:  # no verdict on it: greyed over, so its colour is never read as one
+                ax.add_patch(Rectangle((j - 0.5, -0.5), 1, len(grid), facecolor=THIN_GREY, edgecolor="none"))
         for i, line in enumerate(grid):
             for j, v in enumerate(line):
-                ax.text(j, i, "—" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=7)
-        ax.set_xticks(list(range(len(labels))), [_t(label) for label in labels], rotation=30, ha="right")
+                thin = support[labels[j]] < MIN_SUPPORT
+                ax.text(j, i, "—" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=7,
+                        color="#777777" if thin else "black")  # fmt: skip
+        ticks = [_t(f"{label}\nn={support[label]}") for label in labels]
+        ax.set_xticks(list(range(len(labels))), ticks, rotation=30, ha="right")
         ax.set_yticks(list(range(len(rows))), [_t(r.model) for r in rows])
+        if any(n < MIN_SUPPORT for n in support.values()):
+            ax.set_xlabel(f"grey: fewer than {MIN_SUPPORT} gold spans, no verdict", fontsize=7)
 
-    return _svg(draw, (1.6 + 0.7 * len(labels), 0.9 + 0.4 * len(rows)))
+    return _svg(draw, (1.6 + 0.7 * len(labels), 1.1 + 0.4 * len(rows)))
 
 
 def confusion_counts(details: Details) -> Counter[tuple[str, str]]:
@@ -198,11 +214,13 @@ def confusion(details: Details, model: str) -> str | None:
 
 def board_charts(board: Board, details: Details | None) -> dict[str, str]:
     """Every chart of one dataset that has data, by title."""
-    rows = [r for r in board.rows if r.status == "done"]
+    rows = list(board.ranked)  # failed and schema-mismatch cells are never charted
     best = rows[0].model if rows else ""
     charts = {
-        "F1 vs p95 latency": tradeoff(rows, "p95_ms", "p95 latency (ms per document)"),
-        "F1 vs cost per 1k documents": tradeoff(rows, "usd_per_1k", "USD per 1k documents"),
+        "F1 vs p95 latency": tradeoff(rows, lambda r: r.cell.latency.p95_ms, "p95 latency (ms per document)"),
+        "F1 vs cost per 1k documents": tradeoff(
+            rows, lambda r: r.cell.cost.usd_per_1k_docs if r.cell.cost else None, "USD per 1k documents"
+        ),
         "F1 with 95% confidence intervals": f1_intervals(rows),
         "Error breakdown": error_breakdown(rows),
         "Per-label F1": label_heatmap(rows),

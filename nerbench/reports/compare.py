@@ -29,11 +29,11 @@ class Change:
 
 
 def _rows(report: Report) -> dict[tuple[str, str], Row]:
-    return {(r.model, r.dataset): r for b in report.boards for r in b.rows}
+    return {(r.model, b.dataset): r for b in report.boards for r in b.ranked}
 
 
 def changes(report: Report, other: Report) -> list[Change]:
-    """Every cell of ``report`` that ``other`` also has, in leaderboard order."""
+    """Every ranked cell of ``report`` that ``other`` also ranks, in leaderboard order."""
     mine, theirs = _rows(report), _rows(other)
     out = []
     for key, row in mine.items():
@@ -41,6 +41,7 @@ def changes(report: Report, other: Report) -> list[Change]:
         if old is None:
             continue
         delta = row.f1 - old.f1 if row.f1 is not None and old.f1 is not None else None
-        test = compare(report.details.get(key), other.details.get(key))
-        out.append(Change(row.model, row.dataset, row.f1, old.f1, delta, row.p95_ms, old.p95_ms, test))
+        test = compare(report.details.get(key), other.details.get(key), resamples=report.resamples)
+        p95, old_p95 = row.cell.latency.p95_ms, old.cell.latency.p95_ms
+        out.append(Change(row.model, key[1], row.f1, old.f1, delta, p95, old_p95, test))
     return out

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from nerbench.harness import metric_info
 from nerbench.reports import pick
 from nerbench.reports.charts import board_charts
 from nerbench.reports.compare import Change
@@ -41,16 +42,25 @@ def _env() -> Environment:
     return env
 
 
+def report_columns() -> list[metric_info.MetricInfo]:
+    """The leaderboard's metric columns, in the MetricInfo table's order."""
+    return [m for m in metric_info.METRICS if m.report]
+
+
 def _board_context(report: Report, board: Board) -> dict[str, Any]:
-    best = board.rows[0].model if board.rows else ""
+    best = board.best.model if board.best else ""
     charts = board_charts(board, report.details.get((best, board.dataset)))
+    columns = report_columns()
     return {
         "board": board,
         "charts": {title: Markup(svg) for title, svg in charts.items()},
         "picks": pick.picks(board),
         "weakest": pick.weakest_labels(board),
+        "notes": pick.notes(board),
         "kinds": {r.model: pick.shown_kind(r) for r in board.rows},
-        "examples": {r.model: examples(report, r.model, board.dataset) for r in board.rows},
+        "examples": {r.model: examples(report, r.model, board.dataset) for r in board.ranked},
+        "columns": columns,
+        "ncolumns": len(columns) + sum(1 for m in columns if m.interval),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nerbench.reports import pick
 from nerbench.reports.compare import Change
+from nerbench.reports.html import report_columns
 from nerbench.reports.model import Board, Report
 
 
@@ -16,25 +17,34 @@ def cell(value: object, digits: int = 3) -> str:
 
 
 def _board(board: Board) -> list[str]:
-    lines = [
-        f"### {cell(board.dataset)}",
-        "",
-        "| model | kind | F1 | 95% CI | P | R | schema err | p95 ms | docs/s | $ / 1k docs | failed |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in board.rows:
-        tie = " ≈" if r.vs_best is not None and not r.vs_best.significant() else ""
-        ci = f"{r.f1_ci[0]:.3f}–{r.f1_ci[1]:.3f}" if r.f1_ci else "—"
-        lines.append(
-            f"| {cell(r.model)} | {pick.shown_kind(r)} | {cell(r.f1)}{tie} | {ci} | {cell(r.precision)} | "
-            f"{cell(r.recall)} | {cell(r.schema_error_rate)} | {cell(r.p95_ms, 1)} | {cell(r.docs_per_s, 1)} | "
-            f"{cell(r.usd_per_1k, 6)} | {r.failed_docs} |"
-        )
-    lines += ["", "≈ not significantly different from the most accurate model (paired bootstrap).", ""]
+    columns = report_columns()
+    heads = ["model", "kind"]
+    for m in columns:
+        heads += [m.header, "95% CI"] if m.interval else [m.header]
+    lines = [f"### {cell(board.dataset)}", "", "| " + " | ".join(heads) + " | label map |",
+             "|---|---|" + "---:|" * (len(heads) - 2) + "---|"]  # fmt: skip
+    for r in board.ranked:
+        values = []
+        for m in columns:
+            value = m.value(r.cell)
+            values.append(m.format(value) + (" ≈" if m.name == "f1" and r.tied else ""))
+            if m.interval:
+                ci = m.interval(r.cell)
+                values.append(f"{m.format(ci[0])}–{m.format(ci[1])}" if ci else "—")
+        row = [cell(r.model), cell(pick.shown_kind(r)), *values, cell(r.cell.label_map_text)]
+        lines.append("| " + " | ".join(row) + " |")
+    for r in board.unranked:
+        reason = cell(f"{r.cell.status}: {r.cell.reason or 'no reason recorded'}")
+        lines.append(f"| {cell(r.model)} | {cell(pick.shown_kind(r))} | {reason} |" + " |" * (len(heads) - 3))
+    lines.append("")
+    if board.any_tie:
+        lines += ["≈ not significantly different from the most accurate model (paired bootstrap).", ""]
     for p in pick.picks(board):
         lines.append(f"- **{p.question}:** {('`' + cell(p.model) + '` — ') if p.model else ''}{cell(p.why)}")
-    for model, (label, f1) in pick.weakest_labels(board).items():
-        lines.append(f"- **Weakest label of `{cell(model)}`:** {cell(label)} (F1 {f1:.3f})")
+    for model, (label, f1, n) in pick.weakest_labels(board).items():
+        lines.append(f"- **Weakest label of `{cell(model)}`:** {cell(label)} (F1 {f1:.3f}, {n} gold spans)")
+    for note in pick.notes(board):
+        lines.append(f"- _Note:_ {cell(note)}")
     return [*lines, ""]
 
 
@@ -53,7 +63,7 @@ def _changes(changes: list[Change], other_run: str | None) -> list[str]:
 def render_markdown(report: Report, *, changes: list[Change] | None = None, other_run: str | None = None) -> str:
     """The Markdown report of one run."""
     run = report.run
-    lines = [f"## nerbench: {cell(run.get('suite'))} (run {cell(run.get('id'))})", ""]
+    lines = [f"## nerbench: {cell(run.suite)} (run {cell(run.id)})", ""]
     lines += [f"> {note}" for note in pick.notices(report.boards)]
     if changes is not None:
         lines += _changes(changes, other_run)

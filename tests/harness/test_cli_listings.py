@@ -52,7 +52,8 @@ def test_a_model_can_run_under_another_interpreter(write_suite: SuiteWriter, tmp
     nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path)
     assert cell(results(tmp_path / "run"), "caps", "mail")["status"] == "done"
     bad = write_suite([{"name": "caps", "adapter": "tests.fakes:Capitalised", "python": str(tmp_path / "nope")}])
-    nerbench("run", bad, "--out", tmp_path / "run2", "--store", tmp_path / "r2.db", cwd=tmp_path)
+    proc = nerbench("run", bad, "--out", tmp_path / "run2", "--store", tmp_path / "r2.db", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
     failed = cell(results(tmp_path / "run2"), "caps", "mail")
     assert failed["status"] == "failed" and "nope" in failed["failures"]["error"]
 

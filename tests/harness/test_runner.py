@@ -67,10 +67,12 @@ def test_a_hanging_model_times_out_and_the_suite_goes_on(write_suite: SuiteWrite
         {"name": "hangs", "adapter": "tests.fakes:HangsOn", "marker": "BOOM", "timeout_s": 3},
         {"name": "caps", "adapter": "tests.fakes:Capitalised"},
     ])  # fmt: skip
-    nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path)
+    proc = nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path, check=False)
+    assert proc.returncode == 1 and "1 of 4 cells are not results" in proc.stdout  # after writing everything
     doc = results(tmp_path / "run")
     hung = cell(doc, "hangs", "news")
     assert hung["status"] == "failed" and "timed out" in hung["failures"]["error"]
+    assert hung["metrics"] is None and "timed out" in hung["reason"]
     assert cell(doc, "hangs", "mail")["status"] == "done"  # a fresh worker serves the next dataset
     assert cell(doc, "caps", "news")["status"] == "done"
 
@@ -80,7 +82,8 @@ def test_a_killed_worker_fails_only_its_cell(write_suite: SuiteWriter, tmp_path:
         {"name": "killed", "adapter": "tests.fakes:KilledOn", "marker": "BOOM"},
         {"name": "caps", "adapter": "tests.fakes:Capitalised"},
     ])  # fmt: skip
-    nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path)
+    proc = nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
     doc = results(tmp_path / "run")
     killed = cell(doc, "killed", "news")
     assert killed["status"] == "failed" and "SIGKILL" in killed["failures"]["error"]
@@ -166,7 +169,8 @@ def test_max_cost_refuses_a_suite_whose_estimate_is_over_budget(write_suite: Sui
 def test_max_cost_stops_sending_once_billed_cost_reaches_it(write_suite: SuiteWriter, tmp_path: Path) -> None:
     model = {"name": "billed", "adapter": "tests.fakes:Billed", "units_factor": 2}  # bills twice the estimate
     suite = write_suite([model], pricing={"billed": BILLED_PRICE})
-    nerbench("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", "--max-cost", "0.02", cwd=tmp_path)
+    run = ("run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", "--max-cost", "0.02")
+    assert nerbench(*run, cwd=tmp_path, check=False).returncode == 1  # the mail cell is failed
     doc = results(tmp_path / "run")
     news = cell(doc, "billed", "news")
     assert news["status"] == "done"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.transforms import Bbox
 
-from nerbench.reports.charts import _RC, draw_tradeoff, tradeoff
+from nerbench.evaluation import LabelMetrics, Metrics
+from nerbench.harness.cell_result import CellResult, Latency
+from nerbench.reports.charts import _RC, draw_tradeoff, label_heatmap, tradeoff
 from nerbench.reports.model import Row
 
 LONG = "gpt-4o-mini-with-a-structured-output-prompt"
@@ -46,10 +50,34 @@ def test_every_point_name_lies_inside_the_axes_clear_of_the_legend(points: list[
     assert not any(legend.overlaps(dot) for dot in dots)
 
 
+def _row(model: str, f1: float | None, p95: float) -> Row:
+    metrics = Metrics(
+        precision=None, recall=None, f1=f1, f1_ci=None, macro_precision=None, macro_recall=None, macro_f1=None,
+        per_label={}, counts={}, schema_error_rate=None, boundary_error_rate=None, invalid_rate=None,
+        gold_breakdown={}, semeval={}, repairs=0, documents=1,
+    )  # fmt: skip
+    return Row(CellResult(model, "d", "done", "rules", metrics=metrics, latency=Latency(p95_ms=p95)))
+
+
 def test_the_svg_names_every_model_and_escapes_dollars() -> None:
-    rows = [Row("$AAPL-rules", "d", "done", "rules", "rules", 0.4, p95_ms=1.0), Row("crf", "d", "done", "crf", "crf",
-            0.6, p95_ms=2.0), Row("unmeasured", "d", "done", "x", "x", None, p95_ms=3.0)]  # fmt: skip
-    svg = tradeoff(rows, "p95_ms", "p95 latency")
+    rows = [_row("$AAPL-rules", 0.4, 1.0), _row("crf", 0.6, 2.0), _row("unmeasured", None, 3.0)]
+    svg = tradeoff(rows, lambda r: r.cell.latency.p95_ms, "p95 latency")
     assert svg is not None and svg.startswith("<svg")
     assert "$AAPL-rules" in svg and ">crf<" in svg and "unmeasured" not in svg
-    assert tradeoff(rows, "usd_per_1k", "USD") is None
+    assert tradeoff(rows, lambda r: r.cell.cost.usd_per_1k_docs if r.cell.cost else None, "USD") is None
+
+
+def test_the_heatmap_greys_out_labels_under_the_minimum_support_and_shows_support() -> None:
+    def with_labels(model: str, labels: dict[str, tuple[float, int]]) -> Row:
+        row = _row(model, 0.5, 1.0)
+        assert row.cell.metrics is not None
+        per_label = {k: LabelMetrics(None, None, f, n, n, 0) for k, (f, n) in labels.items()}
+        metrics = replace(row.cell.metrics, per_label=per_label)
+        return Row(replace(row.cell, metrics=metrics))
+
+    rows = [with_labels("crf", {"ORG": (0.0, 2), "PER": (0.9, 40)})]
+    svg = label_heatmap(rows)
+    assert svg is not None
+    assert "n=2" in svg and "n=40" in svg and "grey: fewer than 10 gold spans" in svg
+    # the thin label's cell is drawn grey (#d9d9d9), not on the red-to-green scale
+    assert "#d9d9d9" in svg

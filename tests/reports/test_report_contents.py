@@ -30,8 +30,9 @@ from tests.harness.conftest import nerbench as run_cli
 from tests.reports.dom import Node, parse
 from tests.reports.test_browser import open_in_chromium
 
-HEADERS = ["model", "F1", "95% CI", "precision", "recall", "schema errors", "boundary errors", "invalid spans",
-           "failed docs", "p50 ms", "p95 ms", "docs/s", "load s", "peak MB", "$ / 1k docs"]  # fmt: skip
+HEADERS = ["model", "F1", "95% CI", "Precision", "Recall", "Schema errors", "Boundary errors", "Invalid spans",
+           "Failed docs", "p50 (ms)", "p95 (ms)", "Docs/s", "Load (s)", "Peak memory (MB)", "Cost per 1k docs (USD)",
+           "label map"]  # fmt: skip
 KINDS = {"crf": "trained on your data", "crf-8": "trained on your data", "rules-general": "rules",
          "rules-finance": "rules"}  # fmt: skip
 # --- the run and what its files say ------------------------------------------------------------------------
@@ -118,7 +119,7 @@ def _expected_row(c: dict[str, Any], tie: bool) -> list[str]:
         num(m["micro"]["precision"]), num(m["micro"]["recall"]), num(m["schema_error_rate"]),
         num(m["boundary_error_rate"]), num(m["invalid_rate"]), str(c["failures"]["failed_docs"]),
         num(lat["p50_ms"], 1), num(lat["p95_ms"], 1), num(lat["docs_per_s"], 1), num(lat["load_s"], 2),
-        num(c["memory"]["peak_rss_mb"], 0), num(c["cost"]["usd_per_1k_docs"], 4),
+        num(c["memory"]["peak_rss_mb"], 0), num(c["cost"]["usd_per_1k_docs"], 4), "none",
     ]  # fmt: skip
 
 
@@ -130,7 +131,8 @@ def _ties(run: Run, dataset: str) -> dict[str, float]:
     for c in rest:
         b = run.details(c["model"], dataset)
         assert a["doc_ids"] == b["doc_ids"]
-        out[c["model"]] = paired_bootstrap_counts(a["per_doc"], b["per_doc"], resamples=1000).p_value
+        resamples = run.doc["run"]["settings"]["bootstrap"]  # the report tests with the run's own setting
+        out[c["model"]] = paired_bootstrap_counts(a["per_doc"], b["per_doc"], resamples=resamples).p_value
     return out
 
 
@@ -418,9 +420,10 @@ def test_report_md_has_the_same_leaderboards_and_picks_as_the_page(run: Run) -> 
         for md_row, tr, c in zip(rows, page_rows, run.cells(dataset), strict=True):
             tds = [td.text() for td in tr.all("td")]
             assert md_row[1] == tr.all("span", "kind")[0].text()
-            assert [*md_row[2:7], md_row[10]] == [*tds[1:6], tds[8]]  # F1 (with ≈), CI, P, R, schema errors, failed
-            assert float(md_row[7]) == pytest.approx(c["latency"]["p95_ms"], abs=0.05)
-            assert float(md_row[9]) == pytest.approx(c["cost"]["usd_per_1k_docs"], abs=5e-7)
+            assert md_row[2:] == tds[1:]  # every metric column (F1 with ≈), then the label map
+            assert float(md_row[11]) == pytest.approx(c["latency"]["p95_ms"], abs=0.05)
         picks = [li.text() for li in section.all("ul", "picks")[0].all("li")]
-        assert bullets == picks
+        notes = [li.text() for li in section.all("ul", "notes")[0].all("li")] if section.all("ul", "notes") else []
+        assert [b for b in bullets if not b.startswith("_Note:_")] == picks
+        assert [b.removeprefix("_Note:_ ") for b in bullets if b.startswith("_Note:_")] == notes
         assert picks[0].startswith(f"Most accurate: {run.cells(dataset)[0]['model']} — F1 ")

@@ -74,11 +74,16 @@ def _gold(path: Path, texts: list[str]) -> Path:
     return path
 
 
-def run(tmp_path: Path, suite: Path, *args: str, check: bool = True) -> dict[str, Any]:
-    """``nerbench run`` the suite; the run directory's results.json, with the CLI's output under ``_proc``."""
+def run(tmp_path: Path, suite: Path, *args: str, check: bool = True, expect: int = 0) -> dict[str, Any]:
+    """``nerbench run`` the suite; the run directory's results.json, with the CLI's output under ``_proc``.
+
+    ``expect``: the exit status (1 when a cell fails: the run still writes everything).
+    """
     proc = nerbench(
-        "run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", *args, cwd=tmp_path, check=check
+        "run", suite, "--out", tmp_path / "run", "--store", tmp_path / "r.db", *args, cwd=tmp_path, check=False
     )
+    if check:
+        assert proc.returncode == expect, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = results(tmp_path / "run") if (tmp_path / "run" / "results.json").exists() else {}
     doc["_proc"] = proc
     return doc

@@ -125,7 +125,8 @@ def test_throttling_and_500s_are_retried_and_no_document_is_lost(server: Compreh
 def test_an_endpoint_that_keeps_failing_fails_documents_not_the_run(server: ComprehendService, tmp_path: Path) -> None:
     server.always_fail = True
     suite = write_suite(tmp_path, _model(server, max_retries=2), settings={"batch_size": 3})
-    result = cell(run(tmp_path, suite), "comprehend", "gold")
+    result = cell(run(tmp_path, suite, expect=1), "comprehend", "gold")
+    assert result["status"] == "failed" and result["reason"].startswith("every document failed")
     assert result["failures"]["failed_docs"] == len(TEXTS)
     assert "InternalServerException" in result["failures"]["error"]
     assert len(server.requests) == 2 * 3  # two batches, three attempts each; nothing re-sent one by one

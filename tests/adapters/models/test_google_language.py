@@ -93,7 +93,7 @@ def test_credentials_file_option_signs_requests_without_leaking_the_key(
     assert_no_secret(tmp_path, doc["_proc"])  # the key id
     assert_no_secret(tmp_path, doc["_proc"], pem_line)  # the private key itself
     missing = write_suite(tmp_path, _model(server, credentials_file=str(tmp_path / "nope.json")), texts=TEXTS[:1])
-    failed = cell(run(tmp_path, missing), "google", "gold")
+    failed = cell(run(tmp_path, missing, expect=1), "google", "gold")
     assert failed["status"] == "failed" and "nope.json" in failed["failures"]["error"]
 
 

@@ -114,7 +114,7 @@ def test_an_untrusted_certificate_fails_the_documents(
     (tmp_path / "other").mkdir()
     other, _ = self_signed_certificate(tmp_path / "other")  # a certificate the server does not present
     monkeypatch.setenv("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", str(other))
-    doc = run(tmp_path, write_suite(tmp_path, _model(server, max_retries=0), texts=TEXTS[:1]))
+    doc = run(tmp_path, write_suite(tmp_path, _model(server, max_retries=0), texts=TEXTS[:1]), expect=1)
     assert cell(doc, "google", "gold")["failures"]["failed_docs"] == 1
     error = predictions(tmp_path, "google")["d0"]["error"]
     assert error.startswith("ServiceUnavailable: 503") and "CERTIFICATE_VERIFY_FAILED" in error

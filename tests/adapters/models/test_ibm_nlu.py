@@ -84,7 +84,9 @@ def test_failing_endpoint_and_malformed_reply_fail_documents(server: WatsonNluSe
 
 
 def test_a_missing_key_variable_is_one_clear_line(server: WatsonNluService, tmp_path: Path) -> None:
-    result = cell(run(tmp_path, write_suite(tmp_path, _model(server, apikey_env="NO_SUCH_NLU_KEY"))), "watson", "gold")
+    suite = write_suite(tmp_path, _model(server, apikey_env="NO_SUCH_NLU_KEY"))
+    result = cell(run(tmp_path, suite, expect=1), "watson", "gold")
+    assert result["status"] == "failed" and "(credentials)" in result["reason"]
     assert result["status"] == "failed" and "NO_SUCH_NLU_KEY is not set" in result["failures"]["error"]
     assert server.requests == []
 

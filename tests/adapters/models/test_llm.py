@@ -140,7 +140,7 @@ def test_a_refused_response_format_falls_back_and_stays_down(server: ChatService
 def test_a_fixed_response_format_the_server_refuses_fails_with_its_reason(server: ChatService, tmp_path: Path) -> None:
     server.refused_formats = {"json_schema", "json_object"}
     model = _model(server, response_format="json_schema")
-    result = cell(run(tmp_path, write_suite(tmp_path, model, texts=TEXTS[:2])), "llm-test", "gold")
+    result = cell(run(tmp_path, write_suite(tmp_path, model, texts=TEXTS[:2]), expect=1), "llm-test", "gold")
     assert result["failures"]["failed_docs"] == 2 and "400" in result["failures"]["error"]
     server.bodies.clear()
     result = cell(run(tmp_path, write_suite(tmp_path, _model(server), texts=TEXTS[:2])), "llm-test", "gold")
@@ -188,6 +188,6 @@ def test_few_shot_examples_come_from_the_train_split(server: ChatService, tmp_pa
 def test_max_cost_stops_sending_once_billed_tokens_reach_it(server: ChatService, tmp_path: Path) -> None:
     texts = [f"Ada Lovelace wrote note {i} in Zürich." for i in range(12)]
     suite = write_suite(tmp_path, _model(server), texts=texts, pricing={"llm-test": PRICE})
-    result = cell(run(tmp_path, suite, "--max-cost", "0.5"), "llm-test", "gold")
+    result = cell(run(tmp_path, suite, "--max-cost", "0.5", expect=1), "llm-test", "gold")
     assert result["status"] == "failed" and "billed cost reached --max-cost" in result["failures"]["error"]
     assert 0 < len(server.requests) < len(texts)

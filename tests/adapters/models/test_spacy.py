@@ -150,3 +150,5 @@ def test_spacy_through_nerbench_run_on_both_shipped_gold_sets(tmp_path: Path) ->
         found = cell(document, suite["models"][0]["name"], dataset)
         assert found["status"] == "done" and found["metrics"]["micro"]["f1"] > 0.3, json.dumps(found["metrics"])[:500]
         assert found["metrics"]["counts"]["out_of_schema"] == 0
+        # the suite names no map: label_map auto picks it from spaCy's OntoNotes vocabulary
+        assert (found["label_map"], found["label_map_how"]) == (f"ontonotes-to-{dataset}", "auto")
