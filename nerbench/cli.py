@@ -11,7 +11,7 @@ import sys
 import traceback
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from nerbench.errors import InputError, NerbenchError
 from nerbench.evaluation import evaluate_files, label_mismatch
 from nerbench.harness.store import DEFAULT_STORE
 from nerbench.labels import load_label_map
+
+if TYPE_CHECKING:
+    from nerbench.harness.results import RunInfo
 
 # Commands import the runner, the report and the views they need inside their bodies:
 # `nerbench score` stays quick to start.
@@ -262,7 +265,7 @@ def report(
         out.print(f"wrote {path}")
 
 
-def _default_report_path(run_ref: str, run: "RunInfo", store: Path) -> Path:
+def _default_report_path(run_ref: str, run: RunInfo, store: Path) -> Path:
     if Path(run_ref).is_dir():
         return Path(run_ref) / "report.html"
     from nerbench.harness.store import Store
