@@ -339,12 +339,12 @@ def gate(
 @app.command("runs")
 def runs_command(store: StoreOpt = DEFAULT_STORE) -> None:
     """List the runs in the results store."""
-    from nerbench.harness.store import Store
+    from nerbench.harness.store import Store, is_new
 
-    if not store.exists():
-        out.print(f"no runs yet ({store} does not exist)")
+    if is_new(store):
+        out.print(f"no runs yet ({store} does not exist or is empty)")
         return
-    db = Store(store)
+    db = Store(store, read_only=True)  # a listing never creates or writes a store
     try:
         table = Table(title=f"Runs in {store}", title_justify="left")
         table.add_column("id", no_wrap=True)

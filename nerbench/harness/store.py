@@ -5,47 +5,114 @@ content), so re-running a suite only runs what changed and a paid API is never
 called twice for the same documents. Predictions are written batch by batch, so a
 run killed at any moment resumes from the last committed batch. WAL mode and a
 busy timeout let two runs share one store.
+
+An absent or empty file becomes a new store; anything else must already be one (checked
+before any write, so a mistyped ``--store`` never touches someone else's database).
+``read_only=True`` never creates or writes. Every SQLite error, from a garbled file to a
+full disk, becomes one ``InputError`` naming the store; a failed write is rolled back.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import shutil
 import sqlite3
+import stat
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from nerbench.errors import InputError
 
 SCHEMA_VERSION = 1
 DEFAULT_STORE = Path(".nerbench/results.db")
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _TABLES = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS runs (
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE runs (
     id TEXT PRIMARY KEY, suite TEXT, suite_path TEXT, suite_digest TEXT, created_at TEXT,
     finished_at TEXT, status TEXT, out_dir TEXT, info TEXT);
-CREATE TABLE IF NOT EXISTS cells (
+CREATE TABLE cells (
     run_id TEXT, model TEXT, dataset TEXT, status TEXT, cache_key TEXT, result TEXT, updated_at TEXT,
     PRIMARY KEY (run_id, model, dataset));
-CREATE TABLE IF NOT EXISTS prediction_sets (
+CREATE TABLE prediction_sets (
     cache_key TEXT PRIMARY KEY, adapter TEXT, fingerprint TEXT, dataset_hash TEXT, complete INTEGER,
     perf TEXT, created_at TEXT);
-CREATE TABLE IF NOT EXISTS predictions (
+CREATE TABLE predictions (
     cache_key TEXT, doc_id TEXT, position INTEGER, spans TEXT, error TEXT,
     PRIMARY KEY (cache_key, doc_id));
-CREATE TABLE IF NOT EXISTS batches (
+CREATE TABLE batches (
     cache_key TEXT, first_position INTEGER, documents INTEGER, characters INTEGER, seconds REAL,
     PRIMARY KEY (cache_key, first_position));
 """
+TABLE_NAMES = frozenset({"meta", "runs", "cells", "prediction_sets", "predictions", "batches"})
+
+# What an SQLite error means for the user, and what to do: (words in SQLite's message, meaning, advice).
+_AGAIN = "then run again (--resume continues an interrupted run)"
+_PROBLEMS = (
+    ("full", "the disk is full", f"free some space, {_AGAIN}"),
+    ("readonly", "it cannot be written here", "make it writable, or pass --store with a writable location"),
+    ("locked", "another process kept it locked for over {timeout:g} s", f"wait for that process, {_AGAIN}"),
+    ("unable to open", "SQLite cannot open it", "check that its directory exists and is writable"),
+    ("i/o", "the disk failed a read or write", f"check the disk and the space left on it, {_AGAIN}"),
+)
+_DAMAGED = ("malformed", "not a database")
+_ERRORS = (sqlite3.Error, UnicodeDecodeError)  # a damaged file can hold text that is not UTF-8
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """Turn any SQLite error inside ``method`` into one InputError naming the store."""
+
+    @functools.wraps(method)
+    def guarded(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except _ERRORS as err:
+            raise self._failure(err) from err
+
+    return guarded
+
+
+def _file_kind(path: Path) -> str:
+    """``absent``, ``empty``, ``directory``, ``sqlite`` or ``other``, from the first bytes alone."""
+    try:
+        if stat.S_ISDIR(path.stat().st_mode):
+            return "directory"
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except (FileNotFoundError, NotADirectoryError):
+        return "absent"
+    except OSError as err:
+        raise InputError(f"cannot read the results store: {err.strerror}", path=path) from err
+    if not head:
+        return "empty"
+    return "sqlite" if head == SQLITE_MAGIC else "other"
+
+
+def is_new(path: str | Path) -> bool:
+    """Whether ``path`` is absent or an empty file: no store yet, and ``Store(path)`` would make one there."""
+    return _file_kind(Path(path)) in ("absent", "empty")
+
+
+def _nearly_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.resolve().parent).free < 1 << 20
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -59,49 +126,173 @@ class StoredPrediction:
 
 
 class Store:
-    """A results database; every write is one short transaction."""
+    """A results database; every write is one short transaction.
 
-    def __init__(self, path: str | Path = DEFAULT_STORE) -> None:
+    ``Store(path)`` opens a store, creating it when ``path`` is absent or empty;
+    ``Store(path, read_only=True)`` only opens an existing store and never writes.
+    ``timeout`` is how many seconds a write waits for another process's lock.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_STORE, *, read_only: bool = False, timeout: float = 60.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self.db.execute("PRAGMA busy_timeout = 60000")
+        self.read_only = read_only
+        self.timeout = timeout
+        self._check_file()
+        try:
+            self.db = self._connect("ro" if read_only else "rwc")
+            try:
+                self._open_read_only() if read_only else self._open_writable()
+            except BaseException:
+                self.db.close()
+                raise
+        except _ERRORS as err:
+            raise self._failure(err) from err
+
+    def _check_file(self) -> None:
+        """Refuse what cannot be a store before SQLite sees it; make the directory of a new one."""
+        kind = _file_kind(self.path)
+        why = {"directory": "it is a directory", "other": "it is not an SQLite database"}
+        if self.read_only:
+            why.update(absent="the file does not exist", empty="the file is empty")
+        if kind in why:
+            raise self._not_a_store(why[kind])
+        if kind == "absent":
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise InputError(
+                    f"cannot create its directory {self.path.parent}: {err.strerror}; pass --store with a writable "
+                    "location",
+                    path=self.path,
+                ) from err
+
+    def _connect(self, mode: str, *, immutable: bool = False) -> sqlite3.Connection:
+        uri = f"{self.path.resolve().as_uri()}?mode={mode}" + ("&immutable=1" if immutable else "")
+        db = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        return db
+
+    def _open_read_only(self) -> None:
+        self.db.execute("PRAGMA query_only = ON")
+        try:
+            names = self._schema()
+        except sqlite3.OperationalError as err:
+            if not any(w in str(err) for w in ("readonly", "unable to open")):
+                raise
+            # A WAL store in a read-only directory: SQLite cannot make its shared-memory file there,
+            # and nobody can be writing the store there, so read the file as it is.
+            self.db.close()
+            self.db = self._connect("ro", immutable=True)
+            names = self._schema()
+        self._check_schema(names)
+
+    def _open_writable(self) -> None:
+        names = self._schema()
+        if names:
+            self._check_schema(names)  # before any write: a foreign database is left exactly as it was
         self._retrying(lambda: self.db.execute("PRAGMA journal_mode = WAL"))
         # WAL with synchronous=NORMAL: a killed process loses nothing committed (only a power cut could).
         self.db.execute("PRAGMA synchronous = NORMAL")
-        self._retrying(lambda: self.db.executescript(_TABLES))
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
+        if not names:
             with self.transaction() as db:
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise InputError(
-                f"store schema version {row[0]} is not {SCHEMA_VERSION}: use a new --store", path=self.path
-            )
+                names = self._schema()  # another process may have created the store meanwhile
+                if names:
+                    self._check_schema(names)
+                else:
+                    for statement in _TABLES.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
-    def _retrying(self, action: Any) -> Any:
-        for attempt in range(50):
+    def _schema(self) -> set[str]:
+        """Names in the database's schema (tables, indexes, views, triggers): empty for a new database."""
+        rows = self._retrying(lambda: self.db.execute("SELECT name FROM sqlite_master").fetchall())
+        return {str(name) for (name,) in rows}
+
+    def _check_schema(self, names: set[str]) -> None:
+        if "meta" not in names:
+            raise self._not_a_store("it is an SQLite database without nerbench's tables")
+        try:
+            row = self._retrying(
+                lambda: self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            )
+        except sqlite3.OperationalError as err:
+            if "no such column" not in str(err):
+                raise
+            row = None  # someone else's table called meta
+        if row is None:
+            raise self._not_a_store("it is an SQLite database without nerbench's schema version")
+        if str(row[0]) != str(SCHEMA_VERSION):
+            version = f"results store schema version {str(row[0])[:20]!r} is not {SCHEMA_VERSION}"
+            raise InputError(f"{version} (another nerbench version wrote it): {self._advice}", path=self.path)
+        missing = ", ".join(sorted(TABLE_NAMES - names))
+        if missing:
+            raise self._not_a_store(f"it lacks nerbench's tables {missing}")
+
+    @property
+    def _advice(self) -> str:
+        return "pass --store with the results store a run wrote" if self.read_only else (
+            "pass --store with a new file name")  # fmt: skip
+
+    def _not_a_store(self, why: str) -> InputError:
+        return InputError(f"not a nerbench results store: {why}; {self._advice}", path=self.path)
+
+    def _failure(self, err: sqlite3.Error | UnicodeDecodeError) -> InputError:
+        """The one line a user reads for an SQLite error: what happened, that nothing is lost, what to do."""
+        text = " ".join(str(err).split())
+        if isinstance(err, UnicodeDecodeError) or any(word in text.lower() for word in _DAMAGED):
+            return self._not_a_store(f"it is damaged or truncated (SQLite: {text})")
+        meaning, advice = next(
+            ((m, a) for word, m, a in _PROBLEMS if word in text.lower()), ("SQLite failed", f"fix that, {_AGAIN}")
+        )
+        if "i/o" in text.lower() and _nearly_full(self.path):
+            meaning = "the disk is full"  # SQLite reports a full disk met while growing its WAL index as I/O
+        return InputError(
+            f"the results store failed: {meaning.format(timeout=self.timeout)} (SQLite: {text}); "
+            f"nothing committed was lost, an unfinished write is rolled back: {advice}",
+            path=self.path,
+        )
+
+    def _loads(self, text: Any, kind: type[T]) -> T:
+        """A stored JSON value, which must be a ``kind``: else the store is damaged."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            value = None
+        if not isinstance(value, kind):
+            raise self._not_a_store(f"it is damaged (a stored value is not a JSON {kind.__name__})")
+        return value
+
+    def _retrying(self, action: Callable[[], R]) -> R:
+        """``action``, retried while another process holds a lock SQLite does not wait for, up to ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        while True:
             try:
                 return action()
             except sqlite3.OperationalError as err:
-                if "locked" not in str(err) or attempt == 49:
+                if "locked" not in str(err) or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.1)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole, or rolled back whole (also when COMMIT itself fails)."""
         self._retrying(lambda: self.db.execute("BEGIN IMMEDIATE"))
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def close(self) -> None:
-        self.db.close()
+        with suppress(sqlite3.Error):
+            self.db.close()
 
     # runs
+    @_guarded
     def create_run(
         self, run_id: str, *, suite: str, suite_path: str, digest: str, out_dir: str, info: dict[str, Any]
     ) -> None:
@@ -111,10 +302,12 @@ class Store:
                 (run_id, suite, suite_path, digest, now(), out_dir, json.dumps(info)),
             )
 
+    @_guarded
     def finish_run(self, run_id: str, status: str = "done") -> None:
         with self.transaction() as db:
             db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, now(), run_id))
 
+    @_guarded
     def unfinished_run(self, suite_path: str, digest: str) -> dict[str, Any] | None:
         """The latest run of this suite file (same text) that did not finish."""
         row = self.db.execute(
@@ -124,24 +317,28 @@ class Store:
         ).fetchone()
         return self.run(row[0]) if row else None
 
+    @_guarded
     def run(self, run_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
         names = [d[0] for d in self.db.execute("SELECT * FROM runs LIMIT 0").description]
         record = dict(zip(names, row, strict=True))
-        record["info"] = json.loads(record["info"] or "{}")
+        record["info"] = self._loads(record["info"] or "{}", dict)
         return record
 
+    @_guarded
     def runs(self) -> list[dict[str, Any]]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM runs ORDER BY created_at, rowid")]
         return [r for r in (self.run(i) for i in ids) if r is not None]
 
+    @_guarded
     def latest_run_id(self) -> str | None:
         row = self.db.execute("SELECT id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
         return row[0] if row else None
 
     # cells
+    @_guarded
     def save_cell(
         self, run_id: str, model: str, dataset: str, *, status: str, cache_key: str | None, result: dict[str, Any]
     ) -> None:
@@ -151,12 +348,16 @@ class Store:
                 (run_id, model, dataset, status, cache_key, json.dumps(result, ensure_ascii=False), now()),
             )
 
+    @_guarded
     def cells(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT model, dataset, status, cache_key, result FROM cells WHERE run_id = ? ORDER BY rowid", (run_id,)
         )
-        return [{"model": m, "dataset": d, "status": s, "cache_key": k, **json.loads(r)} for m, d, s, k, r in rows]
+        return [
+            {"model": m, "dataset": d, "status": s, "cache_key": k, **self._loads(r, dict)} for m, d, s, k, r in rows
+        ]
 
+    @_guarded
     def cell_done(self, run_id: str, model: str, dataset: str) -> bool:
         row = self.db.execute(
             "SELECT status FROM cells WHERE run_id = ? AND model = ? AND dataset = ?", (run_id, model, dataset)
@@ -164,12 +365,14 @@ class Store:
         return row is not None and row[0] in ("done", "failed", "schema-mismatch")
 
     # predictions
+    @_guarded
     def prediction_set(self, cache_key: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT complete, perf FROM prediction_sets WHERE cache_key = ?", (cache_key,)).fetchone()
         if row is None:
             return None
-        return {"complete": bool(row[0]), "perf": json.loads(row[1] or "{}")}
+        return {"complete": bool(row[0]), "perf": self._loads(row[1] or "{}", dict)}
 
+    @_guarded
     def start_prediction_set(self, cache_key: str, *, adapter: str, fingerprint: str, dataset_hash: str) -> None:
         with self.transaction() as db:
             db.execute(
@@ -177,11 +380,13 @@ class Store:
                 (cache_key, adapter, fingerprint, dataset_hash, now()),
             )
 
+    @_guarded
     def forget_prediction_set(self, cache_key: str) -> None:
         with self.transaction() as db:
             for table in ("predictions", "batches", "prediction_sets"):
                 db.execute(f"DELETE FROM {table} WHERE cache_key = ?", (cache_key,))
 
+    @_guarded
     def add_batch(
         self,
         cache_key: str,
@@ -202,18 +407,21 @@ class Store:
                 (cache_key, first_position, len(rows), characters, seconds),
             )
 
+    @_guarded
     def complete_prediction_set(self, cache_key: str, perf: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute(
                 "UPDATE prediction_sets SET complete = 1, perf = ? WHERE cache_key = ?", (json.dumps(perf), cache_key)
             )
 
+    @_guarded
     def predictions(self, cache_key: str) -> dict[str, StoredPrediction]:
         rows = self.db.execute(
             "SELECT doc_id, position, spans, error FROM predictions WHERE cache_key = ?", (cache_key,)
         )
-        return {d: StoredPrediction(d, p, json.loads(s), e) for d, p, s, e in rows}
+        return {d: StoredPrediction(d, p, self._loads(s, list), e) for d, p, s, e in rows}
 
+    @_guarded
     def batch_totals(self, cache_key: str) -> tuple[int, int, float]:
         """Documents, characters and adapter seconds over every stored batch of a prediction set."""
         row = self.db.execute(
