@@ -197,7 +197,7 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-StoreOpt = Annotated[Path, typer.Option("--store", help="Results database (SQLite).")]
+StoreOpt = Annotated[Path, typer.Option("--store", help="Results database (SQLite).", readable=False)]
 
 
 @app.command()
@@ -270,7 +270,7 @@ def _default_report_path(run_ref: str, run: RunInfo, store: Path) -> Path:
         return Path(run_ref) / "report.html"
     from nerbench.harness.store import Store
 
-    db = Store(store)
+    db = Store(store, read_only=True)
     try:
         record = db.run(run.id) or {}
     finally:

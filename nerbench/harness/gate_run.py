@@ -10,7 +10,7 @@ from nerbench.harness.gate_config import GatePlan
 from nerbench.harness.results import Details, read_run, resolve_run
 from nerbench.harness.rundir import write_run_dir
 from nerbench.harness.runner import Progress, RunOptions, run_suite
-from nerbench.harness.store import Store
+from nerbench.harness.store import Store, is_new
 from nerbench.harness.suite import Suite
 
 
@@ -18,9 +18,9 @@ def _baseline(plan: GatePlan, store_path: Path) -> dict[tuple[str, str], CellBas
     """Resolve the baseline before the gate's own run, so ``latest`` means the run before this one."""
     if plan.baseline is None:
         return None
-    if not store_path.exists():
+    if is_new(store_path):
         raise InputError(f"no baseline run {plan.baseline!r}: the results store does not exist", path=store_path)
-    store = Store(store_path)
+    store = Store(store_path, read_only=True)
     try:
         run_id = resolve_run(store, plan.baseline)
         details = _details(store, run_id)

@@ -20,7 +20,7 @@ import pandas as pd
 from nerbench.errors import InputError
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
-from nerbench.harness.store import DEFAULT_STORE, Store
+from nerbench.harness.store import DEFAULT_STORE, Store, is_new
 from nerbench.scoring import SCORER_VERSION
 
 
@@ -221,9 +221,9 @@ def load_run(run: str | Path, store: str | Path = DEFAULT_STORE) -> LoadedRun:
         return _from_dir(path)
     if path.suffix == ".json" and path.is_file():
         return _from_dir(path.parent, path)
-    if not Path(store).exists():
+    if is_new(store):
         raise InputError(f"{str(run)!r} is not a run directory and there is no results store here", path=store)
-    db = Store(store)
+    db = Store(store, read_only=True)
     try:
         run_id = resolve_run(db, str(run))
         result = read_run(db, run_id)
@@ -272,9 +272,9 @@ def load_results(source: str | Path = DEFAULT_STORE, run: str = "latest") -> Res
     if path.is_dir() or path.suffix == ".json":
         loaded = _from_dir(path, None) if path.is_dir() else _from_dir(path.parent, path)
         return frames(loaded.result, [asdict(loaded.result.run)])
-    if not path.exists():
+    if is_new(path):
         raise InputError("no results store here: run a suite first, or pass --store", path=path)
-    store = Store(path)
+    store = Store(path, read_only=True)
     try:
         return frames(read_run(store, resolve_run(store, run)), store.runs())
     finally:
