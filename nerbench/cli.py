@@ -324,7 +324,10 @@ def gate(
                  "max_usd_per_1k": max_usd_per_1k}  # fmt: skip
         plan = plan_from_flags(flags, min_label_f1 or [], baseline, max_drop)
     with RunProgress(out) as progress:
-        run_id, outcomes = run_gate(suite, plan, RunOptions(store=store), progress)
+        run_id, outcomes, cells = run_gate(suite, plan, RunOptions(store=store), progress)
+    for cell in cells:
+        if cell.status == "schema-mismatch":
+            print(f"nerbench: warning: {cell.model} on {cell.dataset}: {cell.reason}", file=sys.stderr)
     for outcome in outcomes:
         out.print(line(outcome), style=None if outcome.passed else "red", markup=False, highlight=False, soft_wrap=True)
     if junit:

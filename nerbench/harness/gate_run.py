@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nerbench.errors import InputError
+from nerbench.harness.cell_result import CellResult
 from nerbench.harness.gate import CellBaseline, Outcome, evaluate
 from nerbench.harness.gate_config import GatePlan
 from nerbench.harness.results import Details, read_run, resolve_run
@@ -36,7 +37,9 @@ def _details(store: Store, run_id: str) -> dict[tuple[str, str], Details]:
     return {(c["model"], c["dataset"]): d for c in store.cells(run_id) if (d := Details.from_json(c.get("details")))}
 
 
-def run_gate(suite: Suite, plan: GatePlan, options: RunOptions, progress: Progress) -> tuple[str, list[Outcome]]:
+def run_gate(
+    suite: Suite, plan: GatePlan, options: RunOptions, progress: Progress
+) -> tuple[str, list[Outcome], tuple[CellResult, ...]]:
     """Run ``suite`` (cached predictions make a repeat cheap), write its run directory, and check the plan."""
     baseline = _baseline(plan, options.store)
     outcome = run_suite(suite, options, progress)
@@ -46,4 +49,4 @@ def run_gate(suite: Suite, plan: GatePlan, options: RunOptions, progress: Progre
         details = _details(outcome.store, outcome.run_id)
     finally:
         outcome.store.close()
-    return outcome.run_id, evaluate(plan.checks, outcome.cells, details, baseline)
+    return outcome.run_id, evaluate(plan.checks, outcome.cells, details, baseline), outcome.cells

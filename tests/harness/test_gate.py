@@ -101,9 +101,10 @@ def test_a_label_map_maps_the_model_labels_onto_the_gold(tmp_path: Path, gold_fi
     native = variant(news, tmp_path / "native.jsonl", lambda s: {**s, "label": native_label[s["label"]]})
     label_map = tmp_path / "map.yaml"
     label_map.write_text("PERSON: PER\nGPE: LOC\n", encoding="utf-8")
-    code, out, _ = gold_gate(tmp_path, news, oracle(native), "--min-f1", "0.99")
+    code, out, err = gold_gate(tmp_path, news, oracle(native), "--min-f1", "0.99")
     # without the map every prediction is out of schema: the cell is a schema mismatch, never a score
     assert code == 1 and "the cell is schema-mismatch" in out and "GPE, PERSON" in out
+    assert "warning: m on news: " in err and "labels outside the dataset's" in err
     code, out, err = gold_gate(tmp_path, news, oracle(native), "--map", label_map, "--min-f1", "0.99")
     assert code == 0 and "PASS  m / news: F1 >= 0.99: value 1," in out, out + err
 
