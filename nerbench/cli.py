@@ -219,31 +219,25 @@ def run(
     Exits 1 when a cell failed or its labels did not match the dataset's (after writing everything), else 0.
     """
     from nerbench.cli_views import RunProgress, print_summary
-    from nerbench.harness.rundir import write_run_dir
-    from nerbench.harness.runner import RunOptions, run_suite
+    from nerbench.harness.record import run_and_record
+    from nerbench.harness.runner import RunOptions
     from nerbench.harness.suite import load_suite
+    from nerbench.reports.model import load_report
+    from nerbench.reports.write import write_report
 
     suite = load_suite(suite_file).select(models=_split(models), datasets=_split(datasets))
     options = RunOptions(
         store=store, out_dir=out_dir, limit=limit, resume=resume, use_cache=not no_cache, max_cost_usd=max_cost
     )
     with RunProgress(out) as progress:
-        outcome = run_suite(suite, options, progress)
-    try:
-        record = outcome.store.run(outcome.run_id)
-        target = Path(record["out_dir"]) if record else Path("runs") / outcome.run_id
-        results_path = write_run_dir(outcome, target)
-    finally:
-        outcome.store.close()
-    from nerbench.reports.model import load_report
-    from nerbench.reports.write import write_report
-
-    write_report(load_report(target), target / "report.html")
-    print_summary(out, outcome.cells)
-    out.print(f"run {outcome.run_id}: {results_path}")
-    out.print(f"report: {target / 'report.html'}")
-    if outcome.failed:
-        out.print(f"{len(outcome.failed)} of {len(outcome.cells)} cells are not results (see above): exit 1")
+        recorded = run_and_record(suite, options, progress)
+    report = recorded.out_dir / "report.html"
+    write_report(load_report(recorded.out_dir), report)
+    print_summary(out, recorded.cells)
+    out.print(f"run {recorded.run_id}: {recorded.results_path}")
+    out.print(f"report: {report}")
+    if recorded.not_results:
+        out.print(f"{len(recorded.not_results)} of {len(recorded.cells)} cells are not results (see above): exit 1")
         raise typer.Exit(1)
 
 

@@ -8,9 +8,9 @@ from nerbench.errors import InputError
 from nerbench.harness.cell_result import CellResult
 from nerbench.harness.gate import CellBaseline, Outcome, evaluate
 from nerbench.harness.gate_config import GatePlan
-from nerbench.harness.results import Details, read_run, resolve_run
-from nerbench.harness.rundir import write_run_dir
-from nerbench.harness.runner import Progress, RunOptions, run_suite
+from nerbench.harness.record import run_and_record, stored_details
+from nerbench.harness.results import read_run, resolve_run
+from nerbench.harness.runner import Progress, RunOptions
 from nerbench.harness.store import Store, is_new
 from nerbench.harness.suite import Suite
 
@@ -24,7 +24,7 @@ def _baseline(plan: GatePlan, store_path: Path) -> dict[tuple[str, str], CellBas
     store = Store(store_path, read_only=True)
     try:
         run_id = resolve_run(store, plan.baseline)
-        details = _details(store, run_id)
+        details = stored_details(store, run_id)
         return {
             (c.model, c.dataset): CellBaseline(c, details.get((c.model, c.dataset)))
             for c in read_run(store, run_id).cells
@@ -33,20 +33,10 @@ def _baseline(plan: GatePlan, store_path: Path) -> dict[tuple[str, str], CellBas
         store.close()
 
 
-def _details(store: Store, run_id: str) -> dict[tuple[str, str], Details]:
-    return {(c["model"], c["dataset"]): d for c in store.cells(run_id) if (d := Details.from_json(c.get("details")))}
-
-
 def run_gate(
     suite: Suite, plan: GatePlan, options: RunOptions, progress: Progress
 ) -> tuple[str, list[Outcome], tuple[CellResult, ...]]:
     """Run ``suite`` (cached predictions make a repeat cheap), write its run directory, and check the plan."""
     baseline = _baseline(plan, options.store)
-    outcome = run_suite(suite, options, progress)
-    try:
-        record = outcome.store.run(outcome.run_id) or {}
-        write_run_dir(outcome, Path(record.get("out_dir") or Path("runs") / outcome.run_id))
-        details = _details(outcome.store, outcome.run_id)
-    finally:
-        outcome.store.close()
-    return outcome.run_id, evaluate(plan.checks, outcome.cells, details, baseline), outcome.cells
+    recorded = run_and_record(suite, options, progress)
+    return recorded.run_id, evaluate(plan.checks, recorded.cells, recorded.details, baseline), recorded.cells

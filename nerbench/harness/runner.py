@@ -139,13 +139,20 @@ def _dataset_info(d: LoadedDataset) -> dict[str, Any]:
     }
 
 
-def run_suite(suite: Suite, options: RunOptions, progress: Progress = _no_progress) -> RunOutcome:
+def run_suite(
+    suite: Suite,
+    options: RunOptions,
+    progress: Progress = _no_progress,
+    *,
+    datasets: Sequence[LoadedDataset] | None = None,
+) -> RunOutcome:
     """Run every model over every dataset; returns what ran, with the store left open.
 
-    Everything that can be checked is checked before any worker starts: the datasets are read,
-    every ``label_map: auto`` is resolved against their labels, and the budget is estimated.
+    Everything that can be checked is checked before any worker starts: the datasets are read (unless
+    the caller read them already), every ``label_map: auto`` is resolved against their labels, and the
+    budget is estimated.
     """
-    datasets = load_datasets(suite, options.limit)
+    datasets = list(datasets) if datasets is not None else load_datasets(suite, options.limit)
     suite = resolve_label_maps(suite, datasets)
     if options.max_cost_usd is not None:
         estimate = sum(row["usd"] or 0.0 for row in estimate_suite(suite, limit=options.limit))
