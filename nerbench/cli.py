@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -283,54 +284,107 @@ def gate(
     train: Annotated[Path | None, typer.Option(help="With --gold: train split for models that train.")] = None,
     label_map: Annotated[str | None, typer.Option("--map", help="With --gold: label map for the model.")] = None,
     min_f1: GateFloat = None,
+    min_f1_lower: Annotated[
+        float | None, typer.Option(help="Minimum lower bound of the F1 95% CI: a small gold set cannot pass by luck.")
+    ] = None,
     min_label_f1: Annotated[list[str] | None, typer.Option(help="LABEL=X, repeatable.")] = None,
     max_schema_error_rate: GateFloat = None,
     max_boundary_error_rate: GateFloat = None,
     max_invalid_rate: GateFloat = None,
     max_p95_ms: GateFloat = None,
     max_usd_per_1k: GateFloat = None,
-    baseline: Annotated[str | None, typer.Option(help="Baseline run: id, prefix or latest.")] = None,
+    threshold: Annotated[
+        list[str] | None, typer.Option(help="KEY=X for any threshold of the metric table (min_recall=0.7), repeatable.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Baseline: a baseline file or run directory, a run id or prefix, or latest.")
+    ] = None,
     max_drop: GateFloat = None,
+    accept: Annotated[
+        Path | None, typer.Option(help="On a pass, write this run as the baseline file to commit beside the gold.")
+    ] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here (one test case per check).")] = None,
     summary: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Fail CI when a model misses its thresholds or drops significantly: exit 0 pass, 1 fail, 2 bad input."""
-    from nerbench.cli_views import RunProgress
-    from nerbench.errors import InputError
+    """Fail CI when a model misses its thresholds or drops significantly: exit 0 pass, 1 fail, 2 bad input.
+
+    --junit and --summary are written on every exit, 2 included (one error test case saying why).
+    """
+    from nerbench.errors import NerbenchError
+    from nerbench.harness.gate import junit_xml, markdown_summary
+
+    flags = {"min_f1": min_f1, "min_f1_lower": min_f1_lower, "max_schema_error_rate": max_schema_error_rate,
+             "max_p95_ms": max_p95_ms, "max_boundary_error_rate": max_boundary_error_rate,
+             "max_invalid_rate": max_invalid_rate, "max_usd_per_1k": max_usd_per_1k}  # fmt: skip
+    try:
+        code = _gate(suite_file, gold, model, train, label_map, flags, min_label_f1 or [], threshold or [],
+                     baseline, max_drop, accept, junit, summary, store)  # fmt: skip
+    except NerbenchError as err:
+        reason = str(err)
+        _write_gate_file(junit, junit_xml([], error=reason))
+        _write_gate_file(summary, markdown_summary([], title="nerbench gate", error=reason))
+        raise
+    raise typer.Exit(code)
+
+
+def _write_gate_file(path: Path | None, text: str) -> None:
+    """Write a gate output; failing to write it is its own one-line error, never a traceback."""
     from nerbench.fileio import atomic_write
+
+    if path is not None:
+        try:
+            atomic_write(path, text)
+        except OSError as err:
+            raise InputError(f"cannot write the gate output: {err.strerror or err}", path=path) from None
+
+
+def _gate(
+    suite_file: Path | None, gold: Path | None, model: str | None, train: Path | None, label_map: str | None,
+    flags: dict[str, float | None], label_f1: list[str], extra: list[str], baseline: str | None,
+    max_drop: float | None, accept: Path | None, junit: Path | None, summary: Path | None, store: Path,
+) -> int:  # fmt: skip
+    from nerbench.cli_views import RunProgress
     from nerbench.harness.gate import junit_xml, line, markdown_summary
     from nerbench.harness.gate_config import gold_suite, model_spec, plan_from_block, plan_from_flags
-    from nerbench.harness.gate_run import run_gate
+    from nerbench.harness.gate_run import baseline_lines, run_gate
     from nerbench.harness.runner import RunOptions
     from nerbench.harness.suite import load_suite
 
+    for path in (junit, summary):
+        if path is not None and path.is_dir():
+            raise InputError("names a directory: give a file path for the gate output", path=path)
     if (suite_file is None) == (gold is None) or (gold is not None and model is None):
         raise InputError("give either a SUITE with a gate: block, or --gold FILE --model SPEC")
     if suite_file is not None:
         suite = load_suite(suite_file)
         plan = plan_from_block(suite.gate, suite_file)
+        if plan.baseline not in (None, "latest") and (suite_file.parent / str(plan.baseline)).exists():
+            plan = replace(plan, baseline=str(suite_file.parent / str(plan.baseline)))  # relative to the suite file
     else:
         assert gold is not None and model is not None
         suite = gold_suite(gold, model_spec(model, label_map), train=train)
-        flags = {"min_f1": min_f1, "max_schema_error_rate": max_schema_error_rate, "max_p95_ms": max_p95_ms,
-                 "max_boundary_error_rate": max_boundary_error_rate, "max_invalid_rate": max_invalid_rate,
-                 "max_usd_per_1k": max_usd_per_1k}  # fmt: skip
-        plan = plan_from_flags(flags, min_label_f1 or [], baseline, max_drop)
+        plan = plan_from_flags(flags, label_f1, baseline, max_drop, extra)
     with RunProgress(out) as progress:
-        run_id, outcomes, cells = run_gate(suite, plan, RunOptions(store=store), progress)
-    for cell in cells:
+        result = run_gate(suite, plan, RunOptions(store=store), progress, accept=accept)
+    for cell in result.cells:
         if cell.status == "schema-mismatch":
             print(f"nerbench: warning: {cell.model} on {cell.dataset}: {cell.reason}", file=sys.stderr)
-    for outcome in outcomes:
-        out.print(line(outcome), style=None if outcome.passed else "red", markup=False, highlight=False, soft_wrap=True)
-    if junit:
-        atomic_write(junit, junit_xml(outcomes))
-    if summary:
-        atomic_write(summary, markdown_summary(outcomes, title=f"nerbench gate ({suite.name}, run {run_id})"))
-    failed = sum(not o.passed for o in outcomes)
-    out.print(f"gate {'FAILED' if failed else 'passed'}: {len(outcomes) - failed}/{len(outcomes)} checks pass")
-    raise typer.Exit(1 if failed else 0)
+    for text in baseline_lines(result):
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
+    for outcome in result.outcomes:
+        style = None if outcome.passed else "red"
+        out.print(line(outcome), style=style, markup=False, highlight=False, soft_wrap=True)
+    title = f"nerbench gate ({suite.name}, run {result.run_id})"
+    _write_gate_file(junit, junit_xml(result.outcomes))
+    _write_gate_file(summary, markdown_summary(result.outcomes, title=title, baseline=baseline_lines(result)))
+    failed = sum(not o.passed for o in result.outcomes)
+    out.print(
+        f"gate {'FAILED' if failed else 'passed'}: {len(result.outcomes) - failed}/{len(result.outcomes)} checks pass"
+    )
+    if accept is not None and not failed:
+        out.print(f"accepted as the baseline: {accept} (commit it beside the gold; gate with --baseline {accept})")
+    return 1 if failed else 0
 
 
 @app.command("runs")

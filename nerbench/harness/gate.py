@@ -99,51 +99,64 @@ class CellBaseline:
 
 @dataclass(frozen=True)
 class DropCheck:
-    """F1 may not fall more than ``max_drop`` below the baseline run's, where the fall is significant."""
+    """F1 may not fall more than ``max_drop`` below the baseline run's, where the fall is significant.
+
+    Its measured value is the drop itself (baseline F1 minus current F1, positive when worse).
+    """
 
     max_drop: float
     alpha: float = 0.05
     model: str | None = None
     dataset: str | None = None
     key: str = "max_drop"
+    resamples: int = 1000
 
     def applies(self, cell: CellResult) -> bool:
         return self.model in (None, cell.model) and self.dataset in (None, cell.dataset)
 
+    @property
+    def metric(self) -> str:
+        return "F1 drop vs baseline"
+
     def describe(self) -> str:
-        return f"F1 drop vs baseline <= {self.max_drop:g} (or not significant)"
+        return f"{self.metric} <= {self.max_drop:g} (or not significant)"
 
-    def value(self, cell: CellResult) -> float | None:
-        return cell.f1
-
-    def fails(self, current: CellResult, baseline: CellBaseline | None = None, *, details: Details | None = None
-              ) -> str | None:  # fmt: skip
+    def measure(
+        self, current: CellResult, baseline: CellBaseline | None, details: Details | None
+    ) -> tuple[float | None, str | None]:
+        """(the drop, the failure or None)."""
         where = f"{current.model} on {current.dataset}"
         if current.status != "done":
-            return f"the cell is {current.status}: {current.reason or 'no reason given'}"
+            return None, f"the cell is {current.status}: {current.reason or 'no reason given'}"
         if baseline is None:
-            raise InputError(f"the baseline run has no cell for {where}: pick a baseline that ran it")
+            raise InputError(f"the baseline has no cell for {where}: pick a baseline that ran it")
         a, b = details, baseline.details
         if a is None or b is None or not a.per_doc or a.doc_ids != b.doc_ids:
             raise InputError(f"the baseline of {where} was scored on different documents: pick a matching baseline")
-        test = paired_bootstrap_counts(b.per_doc, a.per_doc, resamples=1000)
+        test = paired_bootstrap_counts(b.per_doc, a.per_doc, resamples=self.resamples)
         if test.delta > self.max_drop and test.significant(self.alpha):
-            return f"F1 fell {test.delta:.4f} (> {self.max_drop:g}) from the baseline, p={test.p_value:.3f}"
-        return None
+            return test.delta, f"F1 fell {test.delta:.4f} (> {self.max_drop:g}) from the baseline, p={test.p_value:.3f}"
+        return test.delta, None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One check on one cell."""
+    """One check on one cell: what was measured (``metric``, ``value``), against what, and the verdict."""
 
     name: str
+    metric: str
     value: float | None
     threshold: str
     failure: str | None
+    where: str = ""  # "model / dataset"
 
     @property
     def passed(self) -> bool:
         return self.failure is None
+
+    @property
+    def measured(self) -> str:
+        return f"{self.metric} {'—' if self.value is None else f'{self.value:.4g}'}"
 
 
 def evaluate(
@@ -161,44 +174,72 @@ def evaluate(
             raise InputError(f"gate check {check.describe()!r} for {scope} matches no model and dataset of the run")
         for cell in matched:
             key = (cell.model, cell.dataset)
-            base = (baseline or {}).get(key)
             name = f"{cell.model} / {cell.dataset}: {check.describe()}"
             if isinstance(check, DropCheck):
-                failure = check.fails(cell, base, details=details.get(key))
+                value, failure = check.measure(cell, (baseline or {}).get(key), details.get(key))
             else:
-                failure = check.fails(cell)
-            outcomes.append(Outcome(name, check.value(cell), check.describe(), failure))
+                value, failure = check.value(cell), check.fails(cell)
+            where = f"{cell.model} / {cell.dataset}"
+            outcomes.append(Outcome(name, check.metric, value, check.describe(), failure, where))
     return outcomes
 
 
 def line(outcome: Outcome) -> str:
-    """The one line printed per check: verdict, name, value, threshold."""
-    value = "—" if outcome.value is None else f"{outcome.value:.4g}"
+    """The one line printed per check: verdict, name, measured value, threshold."""
     verdict = "PASS" if outcome.passed else "FAIL"
     why = f" ({outcome.failure})" if outcome.failure else ""
+    value = "—" if outcome.value is None else f"{outcome.value:.4g}"
     return f"{verdict}  {outcome.name}: value {value}, threshold {outcome.threshold}{why}"
 
 
-def junit_xml(outcomes: Sequence[Outcome], *, suite: str = "nerbench gate") -> str:
-    """JUnit XML: one test case per check, failures with their reason (GitHub Actions, GitLab, Jenkins)."""
+def junit_xml(outcomes: Sequence[Outcome], *, suite: str = "nerbench gate", error: str | None = None) -> str:
+    """JUnit XML: one test case per check, failures with their reason (GitHub Actions, GitLab, Jenkins).
+
+    ``error``: the gate stopped on bad input or configuration (exit 2); one error test case says why.
+    """
     failures = sum(not o.passed for o in outcomes)
-    root = ET.Element("testsuites", name=suite, tests=str(len(outcomes)), failures=str(failures))
-    ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(outcomes)), failures=str(failures), errors="0")
+    tests = len(outcomes) + (1 if error else 0)
+    root = ET.Element("testsuites", name=suite, tests=str(tests), failures=str(failures), errors=str(int(bool(error))))
+    ts = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(tests), failures=str(failures), errors=str(int(bool(error)))
+    )
     for o in outcomes:
         case = ET.SubElement(ts, "testcase", classname="nerbench.gate", name=o.name, time="0")
         if o.failure:
             ET.SubElement(case, "failure", message=o.failure, type="threshold").text = line(o)
+    if error:
+        case = ET.SubElement(ts, "testcase", classname="nerbench.gate", name="gate configuration", time="0")
+        ET.SubElement(case, "error", message=error, type="configuration").text = error
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def markdown_summary(outcomes: Sequence[Outcome], *, title: str = "nerbench gate") -> str:
-    """A Markdown table of the checks, for a CI job summary or a pull-request comment."""
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(
+    outcomes: Sequence[Outcome],
+    *,
+    title: str = "nerbench gate",
+    baseline: Sequence[str] = (),
+    error: str | None = None,
+) -> str:
+    """The checks as Markdown, for a CI job summary or a pull-request comment: the verdict, the baseline it
+    compared with (``baseline``: lines naming it), and each check's measured value, threshold and verdict."""
     failed = sum(not o.passed for o in outcomes)
-    head = f"### {title}: {'FAILED' if failed else 'passed'} ({len(outcomes) - failed}/{len(outcomes)} checks)"
-    rows = ["| | check | value | threshold | reason |", "|---|---|---:|---|---|"]
-    for o in outcomes:
-        value = "—" if o.value is None else f"{o.value:.4g}"
-        cells = [o.name, value, o.threshold, o.failure or ""]
-        safe = [c.replace("|", "\\|") for c in cells]
-        rows.append(f"| {'✅' if o.passed else '❌'} | " + " | ".join(safe) + " |")
-    return "\n".join([head, "", *rows]) + "\n"
+    if error:
+        verdict = "ERROR (configuration: exit 2)"
+    else:
+        verdict = f"{'FAILED' if failed else 'passed'} ({len(outcomes) - failed}/{len(outcomes)} checks)"
+    lines = [f"### {title}: {verdict}", ""]
+    if error:
+        lines += [f"> {_md(error)}", ""]
+    lines += [f"- {_md(b)}" for b in baseline]
+    if baseline:
+        lines.append("")
+    if outcomes:
+        lines += ["| | model / dataset | measured | threshold | reason |", "|---|---|---|---|---|"]
+        for o in outcomes:
+            cells = [o.where or o.name, o.measured, o.threshold, o.failure or ""]
+            lines.append(f"| {'✅' if o.passed else '❌'} | " + " | ".join(_md(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"

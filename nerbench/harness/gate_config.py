@@ -19,6 +19,7 @@ relative to the current directory) or the path of a YAML file holding one model 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ import yaml
 
 from nerbench.adapters.models import adapter_names
 from nerbench.errors import InputError
+from nerbench.harness import metric_info
 from nerbench.harness.gate import LABEL_F1, Check, DropCheck, threshold_keys
+from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.suite import RUNNER_MODEL_KEYS, DataRef, DatasetSpec, ModelSpec, Settings, Suite
 from nerbench.harness.yamlfile import line_of, load_yaml
 from nerbench.labels import load_label_map
@@ -47,11 +50,12 @@ class GatePlan:
     baseline: str | None = None
 
 
-def _number(value: Any, what: str, path: Path | None, node: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise InputError(
-            f"gate: {what} must be a non-negative number, got {value!r}", path=path, line=line_of(node, key)
-        )
+def _number(value: Any, what: str, path: Path | None, node: Any, key: str, *, maximum: float | None = None) -> float:
+    """A threshold: a finite number from 0 up to the metric's largest value (1 for F1 and the rates)."""
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and value >= 0
+    if not ok or (maximum is not None and value > maximum):
+        bound = f"a number from 0 to {maximum:g}" if maximum is not None else "a non-negative number"
+        raise InputError(f"gate: {what} must be {bound}, got {value!r}", path=path, line=line_of(node, key))
     return float(value)
 
 
@@ -77,11 +81,31 @@ def thresholds(
                     "gate: min_label_f1 must map labels to F1 thresholds", path=path, line=line_of(node, key)
                 )
             for label, x in value.items():
-                threshold = _number(x, f"min_label_f1 of {label}", path, value, label)
+                threshold = _number(x, f"min_label_f1 of {label}", path, value, label, maximum=1.0)
                 checks.append(Check(key, threshold, model, dataset, str(label)))
         else:
-            checks.append(Check(key, _number(value, key, path, node, key), model, dataset))
+            maximum = metric_info.gate_metrics()[key].maximum
+            checks.append(Check(key, _number(value, key, path, node, key, maximum=maximum), model, dataset))
     return checks
+
+
+def check_labels(checks: Sequence[Check | DropCheck], suite: Suite, datasets: Sequence[LoadedDataset]) -> None:
+    """Every per-label threshold names a label the gold of a dataset in its scope has (before anything runs)."""
+    for check in checks:
+        if not isinstance(check, Check) or check.label is None:
+            continue
+        scope = [d for d in datasets if check.dataset in (None, d.spec.name)]
+        if check.model is not None:
+            model = next((m for m in suite.models if m.name == check.model), None)
+            scope = [d for d in scope if model is None or model.runs_on(d.spec.name)]
+        lacking = [d for d in scope if check.label not in d.gold_labels]
+        if lacking:
+            d = lacking[0]
+            known = ", ".join(sorted(d.gold_labels)) or "none"
+            raise InputError(
+                f"gate check {check.describe()!r}: the gold of {d.spec.name} has no {check.label} span "
+                f"(its labels: {known}): fix the label, or scope the check to a dataset that has it"
+            )
 
 
 def _scope(name: str) -> tuple[str, str | None]:
@@ -108,16 +132,25 @@ def plan_from_block(gate: Mapping[str, Any], path: Path) -> GatePlan:
     if "max_drop" in gate or baseline is not None:
         if baseline is None:
             raise InputError("gate: max_drop needs a baseline run", path=path, line=line_of(gate, "max_drop"))
-        checks.append(DropCheck(_number(gate.get("max_drop", 0.0), "max_drop", path, gate, "max_drop")))
+        checks.append(DropCheck(_number(gate.get("max_drop", 0.0), "max_drop", path, gate, "max_drop", maximum=1.0)))
     if not checks:
         raise InputError("gate: the block sets no threshold", path=path, line=line_of(gate))
     return GatePlan(tuple(checks), str(baseline) if baseline is not None else None)
 
 
 def plan_from_flags(flags: Mapping[str, float | None], label_f1: Sequence[str], baseline: str | None,
-                    max_drop: float | None) -> GatePlan:  # fmt: skip
-    """The plan of ``nerbench gate --gold``'s threshold flags (``label_f1`` items are ``LABEL=X``)."""
+                    max_drop: float | None, extra: Sequence[str] = ()) -> GatePlan:  # fmt: skip
+    """The plan of ``nerbench gate --gold``'s threshold flags (``label_f1`` and ``extra`` items are ``KEY=X``:
+    a label and its F1, or any threshold key of the metric table, e.g. ``max_p99_ms=80``)."""
     values: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
+    for item in extra:
+        key, sep, x = item.partition("=")
+        try:
+            values[key.strip()] = float(x)
+        except ValueError:
+            raise InputError(f"--threshold {item!r}: write KEY=X, e.g. min_recall=0.7") from None
+        if not sep:
+            raise InputError(f"--threshold {item!r}: write KEY=X, e.g. min_recall=0.7")
     labels = {}
     for item in label_f1:
         label, sep, x = item.partition("=")
@@ -133,7 +166,7 @@ def plan_from_flags(flags: Mapping[str, float | None], label_f1: Sequence[str], 
     if max_drop is not None and baseline is None:
         raise InputError("--max-drop needs --baseline RUN (or latest)")
     if baseline is not None:
-        checks.append(DropCheck(max_drop or 0.0))
+        checks.append(DropCheck(_number(max_drop or 0.0, "--max-drop", None, None, "max_drop", maximum=1.0)))
     if not checks:
         raise InputError("no check: pass at least one threshold (--min-f1, --max-p95-ms, ...) or --baseline")
     return GatePlan(tuple(checks), baseline)

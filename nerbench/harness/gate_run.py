@@ -1,42 +1,90 @@
-"""Run a suite through the normal runner, then check the gate's plan against its cells (and a baseline run)."""
+"""Run a gate: check everything, run the suite through the normal runner, check the plan, record the verdict.
+
+Everything a user can get wrong is checked before any model loads or any request is sent: the thresholds
+(when the plan is built), the model specs (when the suite is built), every per-label threshold against the
+gold's labels, the baseline (found, and scored on this very gold), and the ``--accept`` target. The
+verdict (``pass``, ``fail``, ``error``) is stored with the run, so a failing gate never becomes ``latest``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from nerbench.errors import InputError
+from nerbench.errors import NerbenchError
+from nerbench.harness.baseline import Baseline, check_accept_target, resolve_baseline, write_baseline
 from nerbench.harness.cell_result import CellResult
-from nerbench.harness.gate import CellBaseline, Outcome, evaluate
-from nerbench.harness.gate_config import GatePlan
-from nerbench.harness.record import run_and_record, stored_details
-from nerbench.harness.results import read_run, resolve_run
+from nerbench.harness.gate import Outcome, evaluate
+from nerbench.harness.gate_config import GatePlan, check_labels
+from nerbench.harness.loading import load_datasets
+from nerbench.harness.record import Recorded, run_and_record
+from nerbench.harness.results import load_run
 from nerbench.harness.runner import Progress, RunOptions
-from nerbench.harness.store import Store, is_new
+from nerbench.harness.store import Store
 from nerbench.harness.suite import Suite
 
 
-def _baseline(plan: GatePlan, store_path: Path) -> dict[tuple[str, str], CellBaseline] | None:
-    """Resolve the baseline before the gate's own run, so ``latest`` means the run before this one."""
-    if plan.baseline is None:
-        return None
-    if is_new(store_path):
-        raise InputError(f"no baseline run {plan.baseline!r}: the results store does not exist", path=store_path)
-    store = Store(store_path, read_only=True)
+@dataclass(frozen=True)
+class GateResult:
+    """A gate's run, the outcome of every check, and the baseline it compared with."""
+
+    recorded: Recorded
+    outcomes: list[Outcome]
+    baseline: Baseline | None
+
+    @property
+    def run_id(self) -> str:
+        return self.recorded.run_id
+
+    @property
+    def cells(self) -> tuple[CellResult, ...]:
+        return self.recorded.cells
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+
+def _record_verdict(store: Path, run_id: str, verdict: str, reason: str | None = None) -> None:
+    db = Store(store)
     try:
-        run_id = resolve_run(store, plan.baseline)
-        details = stored_details(store, run_id)
-        return {
-            (c.model, c.dataset): CellBaseline(c, details.get((c.model, c.dataset)))
-            for c in read_run(store, run_id).cells
-        }
+        db.record_verdict(run_id, verdict, reason)
     finally:
-        store.close()
+        db.close()
 
 
 def run_gate(
-    suite: Suite, plan: GatePlan, options: RunOptions, progress: Progress
-) -> tuple[str, list[Outcome], tuple[CellResult, ...]]:
-    """Run ``suite`` (cached predictions make a repeat cheap), write its run directory, and check the plan."""
-    baseline = _baseline(plan, options.store)
-    recorded = run_and_record(suite, options, progress)
-    return recorded.run_id, evaluate(plan.checks, recorded.cells, recorded.details, baseline), recorded.cells
+    suite: Suite, plan: GatePlan, options: RunOptions, progress: Progress, *, accept: Path | None = None
+) -> GateResult:
+    """Check, run (cached predictions make a repeat cheap), evaluate, record; with ``accept``, a passing
+    gate's run is written there as the baseline file to commit."""
+    if accept is not None:
+        check_accept_target(accept)
+    datasets = load_datasets(suite, options.limit)
+    check_labels(plan.checks, suite, datasets)
+    baseline = resolve_baseline(plan.baseline, options.store, suite, datasets) if plan.baseline else None
+    recorded = run_and_record(suite, options, progress, datasets=datasets)
+    try:
+        outcomes = evaluate(plan.checks, recorded.cells, recorded.details, baseline.cells if baseline else None)
+    except NerbenchError as err:
+        _record_verdict(options.store, recorded.run_id, "error", str(err))
+        raise
+    result = GateResult(recorded, outcomes, baseline)
+    _record_verdict(options.store, recorded.run_id, "pass" if result.passed else "fail")
+    if accept is not None and result.passed:
+        write_baseline(accept, load_run(recorded.out_dir).result, recorded.details)
+    return result
+
+
+def baseline_lines(result: GateResult) -> list[str]:
+    """What the summary says about the baseline: where it came from, when it ran, and each cell's F1 then and now."""
+    baseline = result.baseline
+    if baseline is None:
+        return []
+    lines = [f"Baseline: {baseline.source}, run {baseline.created_at}"]
+    for cell in result.cells:
+        now = f"{cell.f1:.4f}" if cell.f1 is not None else "—"
+        lines.append(
+            f"{cell.model} / {cell.dataset}: F1 {now} now, {baseline.f1_text(cell.model, cell.dataset)} in the baseline"
+        )
+    return lines

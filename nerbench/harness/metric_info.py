@@ -28,6 +28,8 @@ class MetricInfo:
     summary: bool = False  # a column of the CLI summary
     report: bool = True  # a column of the report's leaderboard
     interval: Callable[[CellResult], tuple[float, float] | None] | None = None  # a 95% CI, where one exists
+    csv: bool = True  # a column of results.csv and load_results().cells
+    maximum: float | None = None  # the largest value the metric can take (ratios: 1), for checking thresholds
 
     @property
     def header(self) -> str:
@@ -54,28 +56,37 @@ def _f1_ci(cell: CellResult) -> tuple[float, float] | None:
     return cell.metrics.f1_ci if cell.metrics else None
 
 
+def _f1_lower(cell: CellResult) -> float | None:
+    ci = _f1_ci(cell)
+    return ci[0] if ci else None
+
+
 def _cost(cell: CellResult, name: str) -> float | None:
     return getattr(cell.cost, name) if cell.cost else None
 
 
 METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("f1", "F1", "", True, "strict micro F1: exact start, end and label", lambda c: _m(c, "f1"),
-               gate="min_f1", summary=True, interval=_f1_ci),
+               gate="min_f1", summary=True, interval=_f1_ci, maximum=1.0),
+    MetricInfo("f1_lower", "F1 CI lower bound", "", True,
+               "the lower bound of the F1 95% confidence interval: a small gold set cannot pass by luck", _f1_lower,
+               gate="min_f1_lower", report=False, csv=False, maximum=1.0),
     MetricInfo("precision", "Precision", "", True, "correct / (valid + invalid + out-of-schema predictions)",
-               lambda c: _m(c, "precision"), gate="min_precision"),
-    MetricInfo("recall", "Recall", "", True, "correct / gold spans", lambda c: _m(c, "recall"), gate="min_recall"),
+               lambda c: _m(c, "precision"), gate="min_precision", maximum=1.0),
+    MetricInfo("recall", "Recall", "", True, "correct / gold spans", lambda c: _m(c, "recall"), gate="min_recall",
+               maximum=1.0),
     MetricInfo("macro_f1", "Macro F1", "", True, "unweighted mean of per-label F1", lambda c: _m(c, "macro_f1"),
                report=False),
     MetricInfo("schema_error_rate", "Schema errors", "", False,
                "(label errors + label-and-boundary errors + out-of-schema + invalid) / predictions",
-               lambda c: _m(c, "schema_error_rate"), gate="max_schema_error_rate", summary=True),
+               lambda c: _m(c, "schema_error_rate"), gate="max_schema_error_rate", summary=True, maximum=1.0),
     MetricInfo("boundary_error_rate", "Boundary errors", "", False,
                "(boundary + label-and-boundary errors) / predictions", lambda c: _m(c, "boundary_error_rate"),
-               gate="max_boundary_error_rate"),
+               gate="max_boundary_error_rate", maximum=1.0),
     MetricInfo("invalid_rate", "Invalid spans", "", False,
                "invalid predictions (offsets outside the text, or a surface the text does not hold: "
                "an LLM's ungrounded, hallucinated entities) / predictions",
-               lambda c: _m(c, "invalid_rate"), gate="max_invalid_rate"),
+               lambda c: _m(c, "invalid_rate"), gate="max_invalid_rate", maximum=1.0),
     MetricInfo("failed_docs", "Failed docs", "", False, "documents the model returned an error for",
                lambda c: float(c.failures.failed_docs), digits=0, summary=True),
     MetricInfo("p50_ms", "p50", "ms", False, "median single-document latency after warm-up",
@@ -122,6 +133,8 @@ def columns() -> tuple[str, ...]:
     """The CSV header (and ``load_results().cells`` columns): ids, every metric (with its CI bounds), tail."""
     names: list[str] = list(ID_COLUMNS)
     for m in METRICS:
+        if not m.csv:
+            continue
         names.append(m.name)
         if m.interval is not None:
             names += [f"{m.name}_ci_low", f"{m.name}_ci_high"]
@@ -135,6 +148,8 @@ def cell_row(cell: CellResult) -> dict[str, object]:
         "label_map": cell.label_map_text,
     }  # fmt: skip
     for m in METRICS:
+        if not m.csv:
+            continue
         row[m.name] = m.value(cell)
         if m.interval is not None:
             ci = m.interval(cell)

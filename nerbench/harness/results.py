@@ -196,15 +196,19 @@ def _read_json(path: Path) -> Any:
 
 
 def _from_dir(run_dir: Path, path: Path | None = None) -> LoadedRun:
+    """A run directory's results.json (or another results file, such as an accepted gate baseline that
+    carries each cell's details inline) with its cells' details."""
     path = path or run_dir / "results.json"
+    data = _read_json(path)
     try:
-        result = RunResult.from_json(_read_json(path))
+        result = RunResult.from_json(data)
+        inline = {(str(c["model"]), str(c["dataset"])): Details.from_json(c.get("details")) for c in data["cells"]}
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise InputError(f"not a nerbench results.json ({err!r}): point at a run directory", path=path) from None
-    details = {}
+    details = {k: d for k, d in inline.items() if d is not None}
     for c in result.cells:
         detail = run_dir / "details" / f"{cell_file_stem(c.model, c.dataset)}.json"
-        if detail.exists():
+        if (c.model, c.dataset) not in details and detail.exists():
             try:
                 parsed = Details.from_json(_read_json(detail))
             except (KeyError, TypeError, ValueError) as err:

@@ -308,6 +308,16 @@ class Store:
             db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, now(), run_id))
 
     @_guarded
+    def record_verdict(self, run_id: str, verdict: str, reason: str | None = None) -> None:
+        """A gate's verdict on its run (``pass``, ``fail`` or ``error``), kept in the run's info: a gate that
+        failed or stopped on an error never becomes a ``latest`` baseline."""
+        with self.transaction() as db:
+            row = db.execute("SELECT info FROM runs WHERE id = ?", (run_id,)).fetchone()
+            info = self._loads(row[0] if row else "{}", dict)
+            info["gate"] = {"verdict": verdict, "reason": reason, "at": now()}
+            db.execute("UPDATE runs SET info = ? WHERE id = ?", (json.dumps(info), run_id))
+
+    @_guarded
     def unfinished_run(self, suite_path: str, digest: str) -> dict[str, Any] | None:
         """The latest run of this suite file (same text) that did not finish."""
         row = self.db.execute(

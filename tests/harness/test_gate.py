@@ -155,13 +155,17 @@ def test_a_baseline_regression_fails_only_when_large_and_significant(
 def test_a_mismatched_or_missing_baseline_is_a_usage_error(tmp_path: Path, gold_files: dict[str, Path]) -> None:
     code, _, err = gold_gate(tmp_path, gold_files["mail"], oracle(gold_files["mail"]), "--baseline", "latest")
     assert code == 2 and "store" in err
-    assert gold_gate(tmp_path, gold_files["mail"], oracle(gold_files["mail"]), "--min-f1", "0.5")[0] == 0
+    for _ in range(2):  # two runs, so that a prefix can be ambiguous
+        assert gold_gate(tmp_path, gold_files["mail"], oracle(gold_files["mail"]), "--min-f1", "0.5")[0] == 0
     news = gold_files["news"]
     code, _, err = gold_gate(tmp_path, news, oracle(news), "--baseline", "latest", name="other")
-    assert code == 2 and "no cell" in err
+    assert code == 2 and "no passing run of suite" in err  # no run of this suite ever held model "other"
     for run, problem in (("nope", "no run matching 'nope'"), ("2", "several runs matching '2'")):
         code, _, err = gold_gate(tmp_path, news, oracle(news), "--baseline", run)
         assert code == 2 and problem in err and len(err.strip().splitlines()) == 1
+    mail_run = run_ids(tmp_path)[-1]  # a run of other gold: it has no cell for m on news
+    code, _, err = gold_gate(tmp_path, news, oracle(news), "--baseline", mail_run)
+    assert code == 2 and "the baseline has no cell for m on news" in err
     (tmp_path / "data" / "mail.jsonl").rename(tmp_path / "data" / "news2.jsonl")
     code, _, err = gold_gate(tmp_path, news, oracle(news), "--baseline", "latest")
     assert code == 2
@@ -180,6 +184,6 @@ def test_a_suite_gate_block_passes_and_a_malformed_one_names_file_and_line(
     proc = nerbench("gate", suite, "--store", tmp_path / "db", cwd=tmp_path, check=False)
     text = suite.read_text(encoding="utf-8").splitlines()
     line = next(i for i, t in enumerate(text, 1) if "min_f1" in t)
-    assert proc.returncode == 2 and proc.stderr.strip().endswith("min_f1 must be a non-negative number, got 'high'")
+    assert proc.returncode == 2 and proc.stderr.strip().endswith("min_f1 must be a number from 0 to 1, got 'high'")
     assert f"{suite}:{line}:" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert yaml.safe_load(suite.read_text(encoding="utf-8"))["gate"] == {"min_f1": "high"}
