@@ -3,6 +3,10 @@
 Each is named in a suite as ``adapter: tests.fakes:ClassName``. They see only text,
 as every adapter does; the oracle reads the answers from a gold file named in its
 options, which is exactly what a real adapter cannot do.
+
+They declare no options class, as a third party's adapter may not: their options
+(``call_log``, ``load_delay``, ``marker``, ...) pass through unchecked. ``Declared``
+is the same capitalised-word model with declared options, checked like a real adapter's.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import re
 import signal
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config
 from nerbench.types import Document, Span, TextInput
 
 _WORD = re.compile(r"\b[A-Z][a-z]+\b")
@@ -144,3 +150,23 @@ class Sloppy(_Base):
     def spans(self, item: TextInput) -> list[Span]:
         n = len(item.text)
         return [*super().spans(item), Span(n - 2, n + 5, "PER"), Span(0, 3, "LOC", surface="xyz")]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeclaredOptions(AdapterOptions):
+    """The options of :class:`Declared`."""
+
+    call_log: str | None = field(default=None, metadata=about("a file each call is appended to"))
+    load_delay: float = field(default=0.0, metadata=about("seconds load() sleeps", ge=0))
+    batch_delay: float = field(default=0.0, metadata=about("seconds each predict() sleeps", ge=0))
+
+
+class Declared(Capitalised):
+    """Capitalised, with declared options: a third-party adapter that states them is checked before anything runs."""
+
+    vocabulary: ClassVar[str] = "open"
+    Options: ClassVar[type[AdapterOptions]] = DeclaredOptions
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self.options = parse_config(DeclaredOptions, config)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +27,14 @@ from typing import Any
 
 import yaml
 
-from nerbench.adapters.models import adapter_names
-from nerbench.errors import InputError
+from nerbench.adapters.models import adapter_class, adapter_names
+from nerbench.errors import ConfigError, InputError
 from nerbench.harness import metric_info
 from nerbench.harness.gate import LABEL_F1, Check, DropCheck, threshold_keys
 from nerbench.harness.loading import LoadedDataset
-from nerbench.harness.suite import RUNNER_MODEL_KEYS, DataRef, DatasetSpec, ModelSpec, Settings, Suite
+from nerbench.harness.suite import DataRef, DatasetSpec, ModelSpec, Settings, Suite, model_outside_suite
 from nerbench.harness.yamlfile import line_of, load_yaml
 from nerbench.labels import load_label_map
-
-# ADAPTER[:KEY=VALUE,...]; the adapter may itself be ``package.module:Class``, so options start at the first
-# colon followed by ``KEY=``.
-_SPEC = re.compile(r"^(.+?)(?::([A-Za-z_][A-Za-z0-9_]*=.*))?$")
 
 
 @dataclass(frozen=True)
@@ -180,30 +175,51 @@ def _scalar(text: str) -> Any:
 
 
 def model_spec(spec: str, label_map: str | None = None) -> ModelSpec:
-    """A ModelSpec from ``ADAPTER[:KEY=VALUE,...]`` or a one-model YAML file."""
+    """A ModelSpec from ``ADAPTER[:KEY=VALUE,...]`` or a one-model YAML file, checked as a suite's model is.
+
+    Every option is checked against the adapter's declared options before anything runs.
+    """
     path = Path(spec)
+    source: Path | None = None
     if path.suffix in (".yaml", ".yml") and path.exists():
         data, _ = load_yaml(path)
-        if not isinstance(data, Mapping) or "adapter" not in data:
+        if not isinstance(data, dict) or "adapter" not in data:
             raise InputError("a model file must be one mapping with at least 'adapter'", path=path)
-        entry = dict(data)
+        entry: dict[str, Any] = data
+        source = path
     else:
-        match = _SPEC.match(spec)
-        adapter, rest = (match.group(1), match.group(2) or "") if match else (spec, "")
-        entry = {"adapter": adapter}
-        for item in filter(None, rest.split(",")):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise InputError(f"--model {spec!r}: options are KEY=VALUE, separated by commas")
-            entry[key.strip()] = _scalar(value.strip())
+        entry = _spec_entry(spec)
     adapter = str(entry["adapter"])
     if adapter not in adapter_names() and ":" not in adapter:
         raise InputError(f"--model: unknown adapter {adapter!r}: use one of {', '.join(adapter_names())}")
-    name = str(entry.get("name") or adapter.rsplit(":", 1)[-1])
-    options = {k: v for k, v in entry.items() if k not in RUNNER_MODEL_KEYS}
+    if "name" not in entry:
+        entry["name"] = adapter.rsplit(":", 1)[-1]
     chosen = label_map or entry.get("label_map")
     maps = {"*": load_label_map(chosen)} if chosen else {}
-    return ModelSpec(name=name, adapter=adapter, options=options, label_maps=maps)
+    return model_outside_suite(entry, path=source, base=Path.cwd(), label_maps=maps)
+
+
+def _spec_entry(spec: str) -> dict[str, Any]:
+    """``ADAPTER[:KEY=VALUE,...]`` as a model entry; the adapter may be ``package.module:Class``."""
+    head, _, rest = spec.partition(":")
+    if head not in adapter_names() and rest:  # package.module:Class[:KEY=VALUE,...]
+        cls, _, rest = rest.partition(":")
+        head = f"{head}:{cls}"
+    entry: dict[str, Any] = {"adapter": head}
+    for item in rest.split(",") if rest else ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--model {spec!r}: options are KEY=VALUE, separated by commas (got {item!r})")
+        entry[key.strip()] = _scalar(value.strip())
+    return entry
+
+
+def _trains(adapter: str) -> bool:
+    """Whether the adapter class always trains (a class importable only under another interpreter: unknown, no)."""
+    try:
+        return getattr(adapter_class(adapter), "trains", False) is True
+    except ConfigError:
+        return False
 
 
 def gold_suite(gold: Path, model: ModelSpec, *, train: Path | None = None, fmt: str = "auto") -> Suite:
@@ -212,6 +228,8 @@ def gold_suite(gold: Path, model: ModelSpec, *, train: Path | None = None, fmt: 
         raise InputError("gold file not found", path=gold)
     if train is not None and not train.exists():
         raise InputError("train file not found", path=train)
+    if train is None and _trains(model.adapter):
+        raise InputError(f"--model: adapter {model.adapter} trains on a train split: give --train FILE")
     dataset = DatasetSpec(gold.stem, DataRef(gold.resolve(), fmt), DataRef(train.resolve(), fmt) if train else None, {})
     raw = json.dumps({"gold": str(gold.resolve()), "train": str(train) if train else None, "adapter": model.adapter,
                       "options": model.options}, sort_keys=True, default=str)  # fmt: skip

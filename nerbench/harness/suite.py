@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.adapters.models import adapter_names
+from nerbench.adapters.models.options import OptionError
 from nerbench.errors import ConfigError, InputError
+from nerbench.harness.model_entry import check_adapter, line_at, runner_fields
 from nerbench.harness.yamlfile import line_of, load_yaml
 from nerbench.labels import LabelMap, load_label_map
 
@@ -25,6 +27,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Model keys the runner reads; every other key of a model entry is an adapter option.
 RUNNER_MODEL_KEYS = (
     "name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "datasets", "if_installed",
+    "vocabulary",
 )  # fmt: skip
 
 
@@ -61,7 +64,7 @@ class ModelSpec:
     timeout_s: float | None = None
     datasets: tuple[str, ...] | None = None  # run only on these datasets (default: all)
     if_installed: tuple[str, ...] = ()  # Python modules the model needs: where one is missing it is skipped, not failed
-    vocabulary: str | None = None  # the model's label vocabulary, where it differs from its adapter's
+    vocabulary: str | None = None  # overrides the adapter's declared vocabulary (a hub model fine-tuned on CoNLL)
 
     def runs_on(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets
@@ -126,11 +129,14 @@ class Suite:
 class _Where:
     """Builds errors that name the suite file and the line of the offending entry."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, named: bool = True) -> None:
         self.path = path
+        self.named = named  # False: the entry came from the command line, so no file or line is named
 
-    def error(self, problem: str, node: Any = None, key: str | None = None) -> InputError:
-        return InputError(problem, path=self.path, line=line_of(node, key))
+    def error(self, problem: str, node: Any = None, key: str | None = None, *, line: int | None = None) -> InputError:
+        if not self.named:
+            return InputError(problem)
+        return InputError(problem, path=self.path, line=line if line is not None else line_of(node, key))
 
 
 def _expand_env(value: Any, where: _Where, node: Any = None) -> Any:
@@ -252,7 +258,15 @@ def _dataset(value: Any, index: int, base: Path, schema: dict[str, str], where: 
     return DatasetSpec(str(value["name"]), test, train, own or schema)
 
 
-def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> ModelSpec:
+def _model(
+    value: Any, where: _Where, datasets: tuple[DatasetSpec, ...], *,
+    label_maps: Mapping[str, LabelMap | None] | None = None, base: Path | None = None,
+) -> ModelSpec:  # fmt: skip
+    """One model entry, every key checked before anything runs (see :mod:`nerbench.harness.model_entry`).
+
+    ``label_maps`` (already loaded) and ``base`` (what relative paths are relative to; default the
+    suite's directory) are given by ``nerbench gate --model``.
+    """
     if not isinstance(value, dict) or "name" not in value or "adapter" not in value:
         raise where.error("each model must be a mapping with at least 'name' and 'adapter'", value)
     name, adapter = str(value["name"]), str(value["adapter"])
@@ -266,31 +280,26 @@ def _model(value: Any, where: _Where, datasets: tuple[DatasetSpec, ...]) -> Mode
             value,
             "adapter",
         )
-    train = value.get("train")
-    names = {d.name for d in datasets}
-    if train is not None and (train not in names or next(d for d in datasets if d.name == train).train is None):
-        raise where.error(
-            f"model {name!r}: 'train' must name a dataset of this suite that has a train split", value, "train"
-        )
-    options = {k: _resolve_paths(v, where.path.parent) for k, v in value.items() if k not in RUNNER_MODEL_KEYS}
-    only = value.get("datasets")
-    if only is not None:
-        if isinstance(only, str):
-            only = [only]
-        if not isinstance(only, list) or not set(only) <= names:
-            raise where.error(f"model {name!r}: 'datasets' must list dataset names of this suite", value, "datasets")
-    needs = value.get("if_installed", [])
-    needs = [needs] if isinstance(needs, str) else needs
-    if not isinstance(needs, list) or not all(isinstance(n, str) and n for n in needs):
-        raise where.error(
-            f"model {name!r}: 'if_installed' must list Python module names (e.g. en_core_web_md)", value, "if_installed"
-        )
-    return ModelSpec(
-        name=name, adapter=adapter, options=options, label_maps=_label_maps(value, where, datasets),
-        python=value.get("python"), gold_tokens=bool(value.get("gold_tokens", False)), train=train,
-        timeout_s=value.get("timeout_s"), datasets=tuple(only) if only is not None else None,
-        if_installed=tuple(needs),
-    )  # fmt: skip
+    base = where.path.parent if base is None else base
+    options = {k: _resolve_paths(v, base) for k, v in value.items() if k not in RUNNER_MODEL_KEYS}
+    try:
+        runner = runner_fields(value, name=name, trains_on={d.name: d.train is not None for d in datasets})
+        check_adapter(adapter, options, name=name, python=runner["python"], if_installed=runner["if_installed"])
+    except OptionError as err:
+        raise where.error(str(err), line=line_at(value, err.key)) from None
+    maps = _label_maps(value, where, datasets) if label_maps is None else label_maps
+    return ModelSpec(name=name, adapter=adapter, options=options, label_maps=maps, **runner)
+
+
+def model_outside_suite(
+    entry: Mapping[str, Any], *, path: Path | None, base: Path, label_maps: Mapping[str, LabelMap | None]
+) -> ModelSpec:
+    """A model entry given outside a suite (``nerbench gate --model``), with the suite's checks.
+
+    ``path`` is the YAML file it was read from (None: the command line); paths in options are relative to ``base``.
+    """
+    where = _Where(path) if path is not None else _Where(base, named=False)
+    return _model(entry, where, (), label_maps=label_maps, base=base)
 
 
 def _resolve_paths(value: Any, base: Path) -> Any:

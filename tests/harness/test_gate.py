@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import pytest
 import yaml
 
 from nerbench.harness.store import Store
@@ -187,3 +188,39 @@ def test_a_suite_gate_block_passes_and_a_malformed_one_names_file_and_line(
     assert proc.returncode == 2 and proc.stderr.strip().endswith("min_f1 must be a number from 0 to 1, got 'high'")
     assert f"{suite}:{line}:" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert yaml.safe_load(suite.read_text(encoding="utf-8"))["gate"] == {"min_f1": "high"}
+
+
+@pytest.mark.parametrize(
+    ("model", "needle"),
+    [
+        ("crf:c1=abc", "option 'c1' must be a number, got 'abc'"),
+        ("crf:c1", "options are KEY=VALUE"),
+        ("crf:c_1=0.1", "unknown option 'c_1' (did you mean 'c1'?)"),
+        ("crf", "trains on a train split: give --train FILE"),
+        ("rules:overlap=first", "must be one of longest, ruler, regex"),
+        ("tests.fakes:Declared:load_dely=1", "did you mean 'load_delay'?"),
+        ("nosuch.module:Class:x=1", "cannot import adapter 'nosuch.module:Class'"),
+    ],
+    ids=["wrong-type", "no-value", "typo", "trains-without-train", "not-allowed", "declared-fake", "unimportable"],
+)
+def test_a_bad_gate_model_is_one_line_exit_2_before_anything_runs(
+    tmp_path: Path, gold_files: dict[str, Path], model: str, needle: str
+) -> None:
+    code, out, err = gold_gate(tmp_path, gold_files["mail"], model, "--min-f1", "0.5")
+    assert code == 2, out + err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and needle in err, err
+    assert not (tmp_path / "db").exists()
+
+
+def test_a_gate_model_file_with_a_bad_option_names_its_line(tmp_path: Path, gold_files: dict[str, Path]) -> None:
+    model = tmp_path / "model.yaml"
+    model.write_text("name: crf\nadapter: crf\nc1: 0.1\nmax_iter: 50\n", encoding="utf-8")
+    proc = nerbench("gate", "--gold", gold_files["mail"], "--model", model, "--train", gold_files["news"],
+                    "--min-f1", "0", "--store", tmp_path / "db", cwd=tmp_path, check=False)  # fmt: skip
+    assert proc.returncode == 2 and f"{model}:4:" in proc.stderr and "did you mean 'max_iterations'" in proc.stderr
+    model.write_text("name: crf\nadapter: crf\ngold_tokens: 'no'\n", encoding="utf-8")
+    proc = nerbench("gate", "--gold", gold_files["mail"], "--model", model, "--train", gold_files["news"],
+                    "--min-f1", "0", "--store", tmp_path / "db", cwd=tmp_path, check=False)  # fmt: skip
+    assert (
+        proc.returncode == 2 and f"{model}:3:" in proc.stderr and "'gold_tokens' must be true or false" in proc.stderr
+    )

@@ -24,7 +24,9 @@ def adapter_names() -> tuple[str, ...]:
 def adapter_class(name: str) -> type[ModelAdapter]:
     """The adapter class registered as ``name`` (or imported from ``package.module:Class``).
 
-    An unknown name says what exists.
+    An unknown name says what exists; a class that cannot be imported is a one-line ConfigError.
+    Adapter modules import their libraries lazily, so this is cheap (the suite loader calls it
+    for every model to check its options).
     """
     if ":" in name:
         module_name, _, attr = name.partition(":")
@@ -33,6 +35,10 @@ def adapter_class(name: str) -> type[ModelAdapter]:
             found: type[ModelAdapter] = getattr(module, attr)
         except (ImportError, AttributeError) as err:
             raise ConfigError(f"cannot import adapter {name!r}: {err}") from None
+        except Exception as err:  # a module that fails while importing: still one line
+            raise ConfigError(f"cannot import adapter {name!r}: {type(err).__name__}: {err}") from None
+        if not isinstance(found, type):
+            raise ConfigError(f"adapter {name!r} is not a class: give package.module:Class")
         return found
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, require_url
 from nerbench.adapters.models.remote import (
     Meter,
-    RemoteSettings,
+    RemoteOptions,
     Retry,
     call_with_retries,
     connection_retry,
@@ -38,14 +40,12 @@ from nerbench.adapters.models.remote import (
     shifted,
     split_text,
 )
-from nerbench.errors import ConfigError, MissingExtraError
+from nerbench.errors import MissingExtraError
+from nerbench.labels import COMPREHEND
 from nerbench.types import Document, Span, TextInput
 
 MAX_BYTES = 5000
 MAX_BATCH = 25
-ENTITY_TYPES = frozenset(
-    {"PERSON", "LOCATION", "ORGANIZATION", "COMMERCIAL_ITEM", "EVENT", "DATE", "QUANTITY", "TITLE", "OTHER"}
-)
 _THROTTLING = {"ThrottlingException", "TooManyRequestsException", "ProvisionedThroughputExceededException"}
 
 Chunk = tuple[int, int, int]  # (input index, start, end) in code points
@@ -65,6 +65,24 @@ def _retry(err: BaseException) -> Retry | None:
     return connection_retry(err, ("botocore",), frozenset({"ConnectionError", "HTTPClientError"}))
 
 
+@dataclass(frozen=True, kw_only=True)
+class ComprehendOptions(RemoteOptions):
+    """The options of the ``aws-comprehend`` adapter, besides the shared remote ones."""
+
+    region: str | None = field(
+        default=None, metadata=about("the AWS region (default AWS_REGION, AWS_DEFAULT_REGION or us-east-1)")
+    )
+    endpoint_url: str | None = field(
+        default=None, metadata=about("another endpoint (a VPC endpoint, a local stand-in)")
+    )
+    language_code: str = field(default="en", metadata=about("the documents' language"))
+    min_score: float = field(default=0.0, metadata=about(ge=0, le=1, help="entities scored below it are dropped"))
+    batch: bool = field(default=True, metadata=about("send 25 documents a BatchDetectEntities call"))
+
+    def __post_init__(self) -> None:
+        require_url(self.endpoint_url, "endpoint_url")
+
+
 class ComprehendAdapter:
     """AWS Comprehend entity detection."""
 
@@ -72,20 +90,20 @@ class ComprehendAdapter:
     trains: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ("boto3",)
     extra: ClassVar[str] = "aws"
-    native_labels: ClassVar[frozenset[str] | None] = ENTITY_TYPES
+    native_labels: ClassVar[frozenset[str] | None] = COMPREHEND
+    vocabulary: ClassVar[str] = "comprehend"
+    Options: ClassVar[type[AdapterOptions]] = ComprehendOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.settings = RemoteSettings.from_config(config)
-        self.region: str = config.option(
-            "region", os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1", kind=str
+        self.settings = options = parse_config(ComprehendOptions, config)
+        self.region = (
+            options.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         )
-        self.endpoint_url: str | None = config.option("endpoint_url", None, kind=str)
-        self.language: str = config.option("language_code", "en", kind=str)
-        self.min_score: float = float(config.option("min_score", 0.0, kind=(int, float)))
-        if not 0.0 <= self.min_score <= 1.0:
-            raise ConfigError(f"model {config.name!r}: min_score is a probability between 0 and 1")
-        self.batch: bool = config.option("batch", True, kind=bool)
+        self.endpoint_url = options.endpoint_url
+        self.language = options.language_code
+        self.min_score = options.min_score
+        self.batch = options.batch
         self.meter = Meter("100-character unit")
         self._client: Any = None
 
@@ -102,8 +120,8 @@ class ComprehendAdapter:
             raise MissingExtraError("boto3", "aws") from None
         config = Config(
             retries={"mode": "standard", "total_max_attempts": 1},  # nerbench retries, once per policy
-            connect_timeout=self.settings.timeout_s,
-            read_timeout=self.settings.timeout_s,
+            connect_timeout=self.settings.request_timeout_s,
+            read_timeout=self.settings.request_timeout_s,
             max_pool_connections=max(10, self.settings.concurrency),
         )
         self._client = boto3.session.Session().client(
@@ -114,7 +132,7 @@ class ComprehendAdapter:
         """Comprehend's built-in entity model does not train."""
 
     def labels(self) -> frozenset[str]:
-        return ENTITY_TYPES
+        return COMPREHEND
 
     def predict(self, inputs: Sequence[TextInput]) -> list[list[Span]]:
         if self._client is None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from nerbench.errors import ConfigError
 from nerbench.types import Document, Span, TextInput
 
 
@@ -53,7 +52,10 @@ class DocumentErrors(Exception):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """One model of a suite: the adapter name and its options, plus the suite's schema.
+    """One model of a suite: the adapter name and its raw options, plus the suite's schema.
+
+    An adapter reads ``options`` through its declared options class
+    (:func:`~nerbench.adapters.models.options.parse_config`), never key by key.
 
     ``schema`` maps each target label to a one-line description (the prompt of
     zero-shot models). ``cache_dir`` is where an adapter may keep what it builds
@@ -66,24 +68,17 @@ class ModelConfig:
     schema: Mapping[str, str] = field(default_factory=dict)
     cache_dir: Path = Path(".nerbench/cache")
 
-    def option(self, key: str, default: Any = None, *, kind: type | tuple[type, ...] | None = None) -> Any:
-        """An adapter option, type-checked; a wrong type is a one-line ConfigError."""
-        value = self.options.get(key, default)
-        if kind is not None and value is not None and not isinstance(value, kind):
-            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise ConfigError(f"model {self.name!r}: option {key!r} must be {expected}, got {value!r}")
-        return value
-
-    def require(self, key: str, kind: type | tuple[type, ...] | None = None) -> Any:
-        """A required adapter option."""
-        if key not in self.options:
-            raise ConfigError(f"model {self.name!r} (adapter {self.adapter}): option {key!r} is required")
-        return self.option(key, kind=kind)
-
 
 @runtime_checkable
 class ModelAdapter(Protocol):
     """One model family. Each library is imported lazily inside ``load``.
+
+    Class attributes every nerbench adapter declares, optional for a third party's:
+    ``Options`` (its :class:`~nerbench.adapters.models.options.AdapterOptions` class,
+    against which the suite loader checks the model's options before anything runs;
+    without one, options are passed through unchecked) and ``vocabulary`` (its native
+    label vocabulary, one of :data:`nerbench.labels.VOCABULARY_NAMES`; ``open`` when
+    its labels come from the data, the prompt or the model it loads).
 
     Optional class attributes read by ``nerbench models``: ``requires`` (import
     names of the libraries), ``extra`` (the pip extra), ``native_labels`` and

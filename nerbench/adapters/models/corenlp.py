@@ -1,6 +1,6 @@
 """Stanford CoreNLP (the Java Stanford NER) through the HTTP API of a running CoreNLP server.
 
-Options:
+Options (:class:`CoreNlpOptions`, checked before anything runs):
 
 - ``url`` ("http://localhost:9000"): the server, started with
   ``java -mx4g -cp "*" edu.stanford.nlp.pipeline.StanfordCoreNLPServer -port 9000``;
@@ -28,42 +28,41 @@ import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
 from nerbench.adapters.models.model_files import model_identity, trimmed, utf16_to_code_points
+from nerbench.adapters.models.options import AdapterOptions, OptionError, about, parse_config, require_url
 from nerbench.adapters.models.tokenize import Token, clean_tokens, sentences
 from nerbench.errors import ConfigError, InputError
+from nerbench.labels import CORENLP
 from nerbench.types import Document, Span, TextInput
 
-# The classes of CoreNLP's default English NER (3 CRF models + SUTime + regexner fine-grained).
-ENGLISH_LABELS = frozenset(
-    {
-        "PERSON",
-        "LOCATION",
-        "ORGANIZATION",
-        "MISC",
-        "MONEY",
-        "NUMBER",
-        "ORDINAL",
-        "PERCENT",
-        "DATE",
-        "TIME",
-        "DURATION",
-        "SET",
-        "EMAIL",
-        "URL",
-        "CITY",
-        "STATE_OR_PROVINCE",
-        "COUNTRY",
-        "NATIONALITY",
-        "RELIGION",
-        "TITLE",
-        "IDEOLOGY",
-        "CRIMINAL_CHARGE",
-        "CAUSE_OF_DEATH",
-    }
-)
+
+@dataclass(frozen=True, kw_only=True)
+class CoreNlpOptions(AdapterOptions):
+    """The options of the ``corenlp`` adapter.
+
+    Not :class:`~nerbench.adapters.models.remote.RemoteOptions`: a CoreNLP server is not
+    billed and its requests are not retried, so only ``concurrency`` (default 1 here) and
+    ``request_timeout_s`` of those apply.
+    """
+
+    url: str = field(default="http://localhost:9000", metadata=about("the CoreNLP server"))
+    annotators: str = field(
+        default="tokenize,ssplit,pos,lemma,ner", metadata=about("CoreNLP annotators (ner needs pos and lemma)")
+    )
+    language: str = field(default="en", metadata=about("sent as tokenize.language"))
+    properties: dict[str, Any] = field(default_factory=dict, metadata=about("any other CoreNLP properties"))
+    request_timeout_s: float = field(default=60.0, metadata=about(gt=0, help="seconds before a request is abandoned"))
+    concurrency: int = field(default=1, metadata=about(ge=1, help="parallel requests (the server has threads)"))
+    server_version: str | int | float = field(default="unknown", metadata=about("written into the fingerprint"))
+
+    def __post_init__(self) -> None:
+        require_url(self.url, "url")
+        if "ner" not in self.annotators.split(","):
+            raise OptionError(f"option 'annotators' must include ner, got {self.annotators!r}", key=("annotators",))
 
 
 class CoreNlpAdapter:
@@ -73,21 +72,20 @@ class CoreNlpAdapter:
     trains: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str] = ""
-    native_labels: ClassVar[frozenset[str] | None] = ENGLISH_LABELS
+    native_labels: ClassVar[frozenset[str] | None] = CORENLP
+    vocabulary: ClassVar[str] = "corenlp"
+    Options: ClassVar[type[AdapterOptions]] = CoreNlpOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.url: str = config.option("url", "http://localhost:9000", kind=str).rstrip("/")
-        self.annotators: str = config.option("annotators", "tokenize,ssplit,pos,lemma,ner", kind=str)
-        self.language: str = config.option("language", "en", kind=str)
-        self.properties: dict[str, Any] = config.option("properties", {}, kind=dict)
-        self.timeout_s = float(config.option("request_timeout_s", 60, kind=(int, float)))
-        self.concurrency: int = config.option("concurrency", 1, kind=int)
-        self.server_version: str = str(config.option("server_version", "unknown", kind=(str, int, float)))
-        if "ner" not in self.annotators.split(","):
-            raise ConfigError(f"model {config.name!r}: option 'annotators' must include ner, got {self.annotators!r}")
-        if self.concurrency < 1 or self.timeout_s <= 0:
-            raise ConfigError(f"model {config.name!r}: concurrency must be >= 1 and request_timeout_s > 0")
+        self.options = options = parse_config(CoreNlpOptions, config)
+        self.url = options.url.rstrip("/")
+        self.annotators = options.annotators
+        self.language = options.language
+        self.properties: dict[str, Any] = dict(options.properties)
+        self.timeout_s = options.request_timeout_s
+        self.concurrency = options.concurrency
+        self.server_version = str(options.server_version)
         self._requests = self._characters = 0
 
     def load(self) -> None:
@@ -105,7 +103,7 @@ class CoreNlpAdapter:
         """The server's models are fixed: nothing to train."""
 
     def labels(self) -> frozenset[str]:
-        return ENGLISH_LABELS
+        return CORENLP
 
     def predict(self, inputs: Sequence[TextInput]) -> list[list[Span]]:
         self._requests += sum(1 for i in inputs if i.text.strip())

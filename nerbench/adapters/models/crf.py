@@ -28,12 +28,14 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, require_file
 from nerbench.adapters.models.tokenize import Token, clean_tokens, input_tokens, sentences, split_at, word_spans
 from nerbench.errors import ConfigError, InputError, MissingExtraError
 from nerbench.tagging import chunks_to_tags, tags_to_chunks
@@ -45,22 +47,37 @@ Features = dict[str, Any]
 Sequences = list[tuple[list[Features], list[str]]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class CrfOptions(AdapterOptions):
+    """The options of the ``crf`` adapter."""
+
+    c1: float = field(default=0.1, metadata=about(ge=0, help="L1 regularisation"))
+    c2: float = field(default=0.1, metadata=about(ge=0, help="L2 regularisation"))
+    max_iterations: int = field(default=100, metadata=about(ge=1, help="L-BFGS iterations"))
+    split_sentences: bool = field(default=True, metadata=about("tag sentence by sentence, not whole documents"))
+    model: Path | None = field(
+        default=None, metadata=about("an already trained .crfsuite file (then nothing is trained)")
+    )
+
+    def check(self) -> None:
+        require_file(self.model, "model")
+
+
 class CrfAdapter:
     """A CRF trained in ``fit`` (or read from option ``model``), tagging in ``predict``."""
 
     family: ClassVar[str] = "crf"
     trains: ClassVar[bool] = True
+    vocabulary: ClassVar[str] = "open"
+    Options: ClassVar[type[AdapterOptions]] = CrfOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.c1 = float(config.option("c1", 0.1, kind=(int, float)))
-        self.c2 = float(config.option("c2", 0.1, kind=(int, float)))
-        self.max_iterations: int = config.option("max_iterations", 100, kind=int)
-        self.split_sentences: bool = config.option("split_sentences", True, kind=bool)
-        model = config.option("model", None, kind=(str, Path))
-        self.model_option = None if model is None else Path(model).expanduser()
-        if self.c1 < 0 or self.c2 < 0 or self.max_iterations < 1:
-            raise ConfigError(f"model {config.name!r}: c1 and c2 must be >= 0 and max_iterations >= 1")
+        self.options = options = parse_config(CrfOptions, config)
+        self.c1, self.c2 = options.c1, options.c2
+        self.max_iterations = options.max_iterations
+        self.split_sentences = options.split_sentences
+        self.model_option = None if options.model is None else options.model.expanduser()
         self.model_file: Path | None = None
         self.source = "untrained"  # then "file", "cache" or "trained"
         self._tagger: Any = None

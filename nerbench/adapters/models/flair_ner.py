@@ -1,6 +1,6 @@
 """Flair: a ``SequenceTagger`` over sentences built from our own token offsets.
 
-Options:
+Options (:class:`FlairOptions`, checked before anything runs):
 
 - ``model`` (required): a Flair model name (``flair/ner-english``, ``flair/ner-english-large``,
   ``flair/ner-multi``, or a short name such as ``ner``) or the path of a trained ``.pt`` file;
@@ -16,15 +16,34 @@ through the indices of its first and last token, so offsets are exact code point
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
 from nerbench.adapters.models.model_files import library_version, model_identity, resolve_device
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, require_device, require_file
 from nerbench.adapters.models.tokenize import Token, input_tokens, sentences
-from nerbench.errors import ConfigError, MissingExtraError
+from nerbench.errors import MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
 _NOT_ENTITY = frozenset({"O", "<unk>", "<START>", "<STOP>", ""})
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlairOptions(AdapterOptions):
+    """The options of the ``flair`` adapter."""
+
+    model: str = field(metadata=about("a Flair model name (flair/ner-english, ner) or the path of a trained .pt file"))
+    mini_batch_size: int = field(default=32, metadata=about(ge=1, help="sentences per forward pass"))
+    split_sentences: bool = field(default=True, metadata=about("one Flair sentence per sentence, not per document"))
+    device: str = field(default="cpu", metadata=about("cpu, cuda, cuda:N or auto"))
+
+    def __post_init__(self) -> None:
+        require_device(self.device)
+
+    def check(self) -> None:
+        if self.model.endswith((".pt", ".bin")):
+            require_file(self.model, "model")
 
 
 class FlairAdapter:
@@ -35,15 +54,16 @@ class FlairAdapter:
     requires: ClassVar[tuple[str, ...]] = ("flair", "torch")
     extra: ClassVar[str] = "flair"
     native_labels: ClassVar[frozenset[str] | None] = None
+    vocabulary: ClassVar[str] = "conll"
+    Options: ClassVar[type[AdapterOptions]] = FlairOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.model_name: str = config.require("model", kind=str)
-        self.mini_batch_size: int = config.option("mini_batch_size", 32, kind=int)
-        self.split_sentences: bool = config.option("split_sentences", True, kind=bool)
-        self.device: str = config.option("device", "cpu", kind=str)
-        if self.mini_batch_size < 1:
-            raise ConfigError(f"model {config.name!r}: mini_batch_size must be >= 1")
+        self.options = options = parse_config(FlairOptions, config)
+        self.model_name = options.model
+        self.mini_batch_size = options.mini_batch_size
+        self.split_sentences = options.split_sentences
+        self.device = options.device
         self._tagger: Any = None
         self._sentence: Any = None
         self._requests = self._characters = 0

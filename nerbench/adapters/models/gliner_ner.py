@@ -1,6 +1,6 @@
 """GLiNER: zero-shot span NER prompted with one natural-language label per schema label.
 
-Options:
+Options (:class:`GlinerOptions`, checked before anything runs):
 
 - ``model`` (required): a hub name (``urchade/gliner_medium-v2.1``, ``knowledgator/gliner-multitask-large-v0.5``)
   or a local directory written by ``save_pretrained``; ``local_files_only`` (false) never touches the hub;
@@ -21,12 +21,13 @@ splits words itself.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
 from nerbench.adapters.models.model_files import library_version, model_identity, resolve_device
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, parse_options, require_device
 from nerbench.errors import ConfigError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
@@ -42,6 +43,28 @@ class Window:
     core_end: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class GlinerOptions(AdapterOptions):
+    """The options of the ``gliner`` adapter."""
+
+    model: str = field(metadata=about("a hub name or a local save_pretrained directory"))
+    labels: dict[str, str] = field(
+        default_factory=dict, metadata=about("the prompt label of each schema label ({PER: person})")
+    )
+    threshold: float = field(default=0.5, metadata=about(ge=0, le=1, help="the lowest span score kept"))
+    flat_ner: bool = field(default=True, metadata=about("no nested spans"))
+    multi_label: bool = field(default=False, metadata=about("a span may have several labels"))
+    batch_size: int = field(default=8, metadata=about(ge=1, help="windows per forward pass"))
+    local_files_only: bool = field(default=False, metadata=about("never touch the hub"))
+    device: str = field(default="cpu", metadata=about("cpu, cuda, cuda:N or auto"))
+    chunk_words: int | None = field(
+        default=None, metadata=about(ge=1, help="the most words sent at once (default: the model's max_len)")
+    )
+
+    def __post_init__(self) -> None:
+        require_device(self.device)
+
+
 class GlinerAdapter:
     """A GLiNER model prompted with the suite's labels."""
 
@@ -51,20 +74,21 @@ class GlinerAdapter:
     requires: ClassVar[tuple[str, ...]] = ("gliner", "torch")
     extra: ClassVar[str] = "gliner"
     native_labels: ClassVar[frozenset[str] | None] = None
+    vocabulary: ClassVar[str] = "open"
+    Options: ClassVar[type[AdapterOptions]] = GlinerOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.model_name: str = config.require("model", kind=str)
-        self.threshold = float(config.option("threshold", 0.5, kind=(int, float)))
-        self.flat_ner: bool = config.option("flat_ner", True, kind=bool)
-        self.multi_label: bool = config.option("multi_label", False, kind=bool)
-        self.batch_size: int = config.option("batch_size", 8, kind=int)
-        self.local_files_only: bool = config.option("local_files_only", False, kind=bool)
-        self.device: str = config.option("device", "cpu", kind=str)
-        self.chunk_words: int | None = config.option("chunk_words", None, kind=int)
-        self.prompts = prompt_labels(config)
-        if not 0 <= self.threshold <= 1 or self.batch_size < 1:
-            raise ConfigError(f"model {config.name!r}: threshold must be in [0, 1] and batch_size >= 1")
+        self.options = options = parse_config(GlinerOptions, config)
+        self.model_name = options.model
+        self.threshold = options.threshold
+        self.flat_ner = options.flat_ner
+        self.multi_label = options.multi_label
+        self.batch_size = options.batch_size
+        self.local_files_only = options.local_files_only
+        self.device = options.device
+        self.chunk_words = options.chunk_words
+        self.prompts = prompt_labels(config, options.labels)
         self._model: Any = None
         self._window = self._overlap = 0
         self._requests = self._characters = 0
@@ -170,9 +194,13 @@ class GlinerAdapter:
         return sorted(chosen, key=lambda s: (s.start, s.end))
 
 
-def prompt_labels(config: ModelConfig) -> dict[str, str]:
-    """Schema label -> the natural-language label GLiNER is prompted with (one each, all distinct)."""
-    given = config.option("labels", {}, kind=dict)
+def prompt_labels(config: ModelConfig, given: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Schema label -> the natural-language label GLiNER is prompted with (one each, all distinct).
+
+    ``given`` is option ``labels`` (default: read from ``config``'s options).
+    """
+    if given is None:
+        given = parse_options(GlinerOptions, {"model": "-", "labels": config.options.get("labels", {})}).labels
     schema = list(config.schema) or list(given)
     if not schema:
         raise ConfigError(f"model {config.name!r} (adapter gliner): the suite has no schema; give option 'labels'")

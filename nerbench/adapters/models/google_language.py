@@ -19,30 +19,28 @@ google-auth only; nerbench never stores or logs them. Default label maps:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.options import AdapterOptions, OptionError, about, parse_config, require_file
 from nerbench.adapters.models.remote import (
     REQUESTS_ERRORS,
     Meter,
-    RemoteSettings,
+    RemoteOptions,
     Retry,
     call_with_retries,
     connection_retry,
     http_retry,
     predict_each,
 )
-from nerbench.errors import ConfigError, MissingExtraError
+from nerbench.errors import MissingExtraError
+from nerbench.labels import GOOGLE
 from nerbench.types import Document, Span, TextInput
 
-ENTITY_TYPES = frozenset(
-    {
-        "UNKNOWN", "PERSON", "LOCATION", "ORGANIZATION", "EVENT", "WORK_OF_ART", "CONSUMER_GOOD", "OTHER",
-        "PHONE_NUMBER", "ADDRESS", "DATE", "NUMBER", "PRICE",
-    }
-)  # fmt: skip
-MENTION_TYPES = ("PROPER", "COMMON")
+MentionType = Literal["PROPER", "COMMON"]
+MENTION_TYPES: tuple[str, ...] = get_args(MentionType)
 SCOPES = ["https://www.googleapis.com/auth/cloud-language", "https://www.googleapis.com/auth/cloud-platform"]
 
 
@@ -73,6 +71,29 @@ def _retry(err: BaseException) -> Retry | None:
     return connection_retry(err, *REQUESTS_ERRORS)
 
 
+@dataclass(frozen=True, kw_only=True)
+class GoogleLanguageOptions(RemoteOptions):
+    """The options of the ``google-language`` adapter, besides the shared remote ones."""
+
+    api_version: Literal["v2", "v1"] = field(default="v2", metadata=about("the Natural Language API version"))
+    transport: Literal["grpc", "rest"] = field(default="grpc", metadata=about("how requests travel"))
+    api_endpoint: str | None = field(default=None, metadata=about("another endpoint (host[:port])"))
+    credentials_file: str | None = field(
+        default=None, metadata=about("a service-account or authorized-user JSON file (default: ADC)")
+    )
+    language_code: str | None = field(default=None, metadata=about("the documents' language (default: detected)"))
+    mentions: tuple[MentionType, ...] = field(
+        default=("PROPER",), metadata=about("which mentions become spans: PROPER, COMMON")
+    )
+
+    def __post_init__(self) -> None:
+        if not self.mentions:
+            raise OptionError("option 'mentions' must list PROPER, COMMON or both", key=("mentions",))
+
+    def check(self) -> None:
+        require_file(self.credentials_file, "credentials_file")
+
+
 class GoogleLanguageAdapter:
     """Google Cloud Natural Language entity analysis."""
 
@@ -80,22 +101,19 @@ class GoogleLanguageAdapter:
     trains: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ("google.cloud.language_v2",)
     extra: ClassVar[str] = "google"
-    native_labels: ClassVar[frozenset[str] | None] = ENTITY_TYPES
+    native_labels: ClassVar[frozenset[str] | None] = GOOGLE
+    vocabulary: ClassVar[str] = "google"
+    Options: ClassVar[type[AdapterOptions]] = GoogleLanguageOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.settings = RemoteSettings.from_config(config)
-        self.api_version: str = config.option("api_version", "v2", kind=str)
-        self.transport: str = config.option("transport", "grpc", kind=str)
-        if self.api_version not in ("v1", "v2") or self.transport not in ("grpc", "rest"):
-            raise ConfigError(f"model {config.name!r}: api_version is v1 or v2, transport is grpc or rest")
-        self.endpoint: str | None = config.option("api_endpoint", None, kind=str)
-        self.credentials_file: str | None = config.option("credentials_file", None, kind=str)
-        self.language: str | None = config.option("language_code", None, kind=str)
-        mentions = config.option("mentions", ["PROPER"], kind=list)
-        if not mentions or any(m not in MENTION_TYPES for m in mentions):
-            raise ConfigError(f"model {config.name!r}: mentions is a list of {', '.join(MENTION_TYPES)}")
-        self.mentions = frozenset(str(m) for m in mentions)
+        self.settings = options = parse_config(GoogleLanguageOptions, config)
+        self.api_version: str = options.api_version
+        self.transport: str = options.transport
+        self.endpoint = options.api_endpoint
+        self.credentials_file = options.credentials_file
+        self.language = options.language_code
+        self.mentions = frozenset(options.mentions)
         self.meter = Meter("1,000-character unit")
         self._client: Any = None
         self._module: Any = None
@@ -126,7 +144,7 @@ class GoogleLanguageAdapter:
         """The API does not train."""
 
     def labels(self) -> frozenset[str]:
-        return ENTITY_TYPES
+        return GOOGLE
 
     def predict(self, inputs: Sequence[TextInput]) -> list[list[Span]]:
         if self._client is None:
@@ -143,7 +161,7 @@ class GoogleLanguageAdapter:
     def _analyze(self, text: str) -> list[Span]:
         request = self._request(text)
         reply = call_with_retries(
-            lambda: self._client.analyze_entities(request=request, retry=None, timeout=self.settings.timeout_s),
+            lambda: self._client.analyze_entities(request=request, retry=None, timeout=self.settings.request_timeout_s),
             _retry, self.settings,
         )  # fmt: skip
         self.meter.billed(len(text))

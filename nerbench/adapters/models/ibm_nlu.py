@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, require_url
 from nerbench.adapters.models.remote import (
     REQUESTS_ERRORS,
     Meter,
-    RemoteSettings,
+    RemoteOptions,
     Retry,
     call_with_retries,
     connection_retry,
@@ -40,18 +42,11 @@ from nerbench.adapters.models.remote import (
     split_text,
 )
 from nerbench.errors import ConfigError, MissingExtraError
+from nerbench.labels import WATSON
 from nerbench.types import Document, Span, TextInput
 
 MAX_CHARS = 50_000
 END_OF_SUPPORT = "2027-07-31"
-ENTITY_TYPES = frozenset(
-    {
-        "Anatomy", "Award", "Broadcaster", "Company", "Crime", "Drug", "EmailAddress", "Facility",
-        "GeographicFeature", "HealthCondition", "Hashtag", "IPAddress", "JobTitle", "Location", "Movie",
-        "MusicGroup", "NaturalEvent", "Organization", "Person", "PrintMedia", "Quantity", "Sport",
-        "SportingEvent", "TelevisionShow", "TwitterHandle", "Vehicle",
-    }
-)  # fmt: skip
 
 
 def _retry(err: BaseException) -> Retry | None:
@@ -63,6 +58,22 @@ def _retry(err: BaseException) -> Retry | None:
     return connection_retry(err, *REQUESTS_ERRORS)
 
 
+@dataclass(frozen=True, kw_only=True)
+class WatsonNluOptions(RemoteOptions):
+    """The options of the ``ibm-nlu`` adapter, besides the shared remote ones."""
+
+    url: str | None = field(default=None, metadata=about("the service instance URL"))
+    apikey_env: str = field(default="IBM_NLU_APIKEY", metadata=about("the environment variable holding the API key"))
+    iam_url: str | None = field(default=None, metadata=about("the IAM token service (default IBM's)"))
+    version: str = field(default="2022-04-07", metadata=about("the API version date"))
+    model: str | None = field(default=None, metadata=about("a custom entity model id"))
+    language: str | None = field(default=None, metadata=about("the documents' language (default: detected)"))
+
+    def __post_init__(self) -> None:
+        require_url(self.url, "url")
+        require_url(self.iam_url, "iam_url")
+
+
 class WatsonNluAdapter:
     """IBM Watson NLU entity extraction (deprecated by IBM; end of support 2027-07-31)."""
 
@@ -70,18 +81,20 @@ class WatsonNluAdapter:
     trains: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ("ibm_watson",)
     extra: ClassVar[str] = "ibm"
-    native_labels: ClassVar[frozenset[str] | None] = ENTITY_TYPES
+    native_labels: ClassVar[frozenset[str] | None] = WATSON
     notice: ClassVar[str] = f"deprecated by IBM: Watson NLU reaches end of support on {END_OF_SUPPORT}"
+    vocabulary: ClassVar[str] = "watson"
+    Options: ClassVar[type[AdapterOptions]] = WatsonNluOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.settings = RemoteSettings.from_config(config)
-        self.url: str | None = config.option("url", None, kind=str)
-        self.apikey_env: str = config.option("apikey_env", "IBM_NLU_APIKEY", kind=str)
-        self.iam_url: str | None = config.option("iam_url", None, kind=str)
-        self.version: str = config.option("version", "2022-04-07", kind=str)
-        self.model: str | None = config.option("model", None, kind=str)
-        self.language: str | None = config.option("language", None, kind=str)
+        self.settings = options = parse_config(WatsonNluOptions, config)
+        self.url = options.url
+        self.apikey_env = options.apikey_env
+        self.iam_url = options.iam_url
+        self.version = options.version
+        self.model = options.model
+        self.language = options.language
         self.meter = Meter("NLU item")
         self._service: Any = None
         self._features: Any = None
@@ -109,7 +122,7 @@ class WatsonNluAdapter:
         )
         if self.url:
             service.set_service_url(self.url)
-        service.set_http_config({"timeout": self.settings.timeout_s})
+        service.set_http_config({"timeout": self.settings.request_timeout_s})
         self._features = Features(entities=EntitiesOptions(mentions=True, limit=250, model=self.model))
         self._service = service
 
@@ -117,7 +130,7 @@ class WatsonNluAdapter:
         """The service's built-in model does not train."""
 
     def labels(self) -> frozenset[str]:
-        return ENTITY_TYPES
+        return WATSON
 
     def predict(self, inputs: Sequence[TextInput]) -> list[list[Span]]:
         if self._service is None:

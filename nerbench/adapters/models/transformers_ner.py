@@ -1,6 +1,6 @@
 """Transformers: a token classifier (BERT, RoBERTa, DistilBERT, ...) with our own inference loop.
 
-Options:
+Options (:class:`TransformersOptions`, checked before anything runs):
 
 - ``model``: a Hugging Face hub name (``dslim/bert-base-NER``) or a local directory
   holding a token-classification model and its fast tokenizer; ``revision``,
@@ -30,14 +30,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from nerbench.adapters.models import finetune as ft
 from nerbench.adapters.models.base import ModelConfig, Usage
-from nerbench.adapters.models.subwords import STRATEGIES, group_words, trimmed, window_of_token, windows, word_scores
+from nerbench.adapters.models.options import AdapterOptions, OptionError, about, parse_config
+from nerbench.adapters.models.subwords import group_words, trimmed, window_of_token, windows, word_scores
 from nerbench.errors import ConfigError, InputError, MissingExtraError
 from nerbench.types import Document, Span, TextInput
 
@@ -46,7 +48,6 @@ ARCHITECTURES = {
     "camembert": "CamemBERT", "deberta": "DeBERTa", "deberta-v2": "DeBERTa-v2", "electra": "ELECTRA",
     "albert": "ALBERT", "mpnet": "MPNet", "modernbert": "ModernBERT",
 }  # fmt: skip
-DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
 class Encoded:
@@ -58,6 +59,39 @@ class Encoded:
         self.ids, self.word_ids, self.spans = ids, word_ids, spans
 
 
+@dataclass(frozen=True, kw_only=True)
+class TransformersOptions(AdapterOptions):
+    """The options of the ``transformers`` adapter: ``model`` or ``finetune``, and how to run it."""
+
+    model: str | Path | None = field(
+        default=None, metadata=about("a hub name or a local directory of a token-classification model")
+    )
+    finetune: ft.FinetuneOptions | None = field(
+        default=None, metadata=about("fine-tune an encoder on the train split first")
+    )
+    aggregation: Literal["first", "max", "average"] = field(
+        default="first", metadata=about("how sub-word scores make a word's label")
+    )
+    batch_size: int = field(default=32, metadata=about(ge=1, help="windows per forward pass"))
+    max_length: int | None = field(
+        default=None, metadata=about(ge=1, help="tokens per window, special tokens included (default: model's)")
+    )
+    stride: int | None = field(
+        default=None, metadata=about(ge=0, help="tokens shared by consecutive windows (default: a quarter)")
+    )
+    device: str = field(default="auto", metadata=about("auto, cpu, cuda or cuda:N"))
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(
+        default="auto", metadata=about("half precision on GPU only")
+    )
+    trust_remote_code: bool = field(default=False, metadata=about("run the model repository's own code"))
+    revision: str | None = field(default=None, metadata=about("the hub revision (branch, tag or commit)"))
+    local_files_only: bool = field(default=False, metadata=about("never touch the hub"))
+
+    def __post_init__(self) -> None:
+        if (self.model is None) == (self.finetune is None):
+            raise OptionError("give either option 'model' or 'finetune'")
+
+
 class TransformersAdapter:
     """``AutoModelForTokenClassification`` + fast tokenizer, or an encoder fine-tuned in ``fit``."""
 
@@ -66,28 +100,24 @@ class TransformersAdapter:
     requires: ClassVar[tuple[str, ...]] = ("transformers", "torch")
     extra: ClassVar[str] = "transformers"
     native_labels: ClassVar[frozenset[str] | None] = None
+    vocabulary: ClassVar[str] = "open"  # a hub model's labels are its own: give the suite's `vocabulary:` key
+    Options: ClassVar[type[AdapterOptions]] = TransformersOptions
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.finetune = ft.parse_options(config)
+        self.options = options = parse_config(TransformersOptions, config)
+        self.finetune = options.finetune
         self.trains = self.finetune is not None
-        model = config.option("model", None, kind=(str, Path))
-        if (model is None) == (self.finetune is None):
-            raise ConfigError(f"model {config.name!r} (adapter transformers): give either option 'model' or 'finetune'")
-        self.model_ref = None if model is None else str(model)
-        self.aggregation: str = config.option("aggregation", "first", kind=str)
-        if self.aggregation not in STRATEGIES:
-            raise ConfigError(f"model {config.name!r}: option 'aggregation' must be one of {', '.join(STRATEGIES)}")
-        self.batch_size: int = _positive(config, "batch_size", 32)
-        self.max_length_option: int | None = config.option("max_length", None, kind=int)
-        self.stride_option: int | None = config.option("stride", None, kind=int)
-        self.device_option: str = config.option("device", "auto", kind=str)
-        self.dtype_option: str = config.option("dtype", "auto", kind=str)
-        if self.dtype_option not in DTYPES:
-            raise ConfigError(f"model {config.name!r}: option 'dtype' must be one of {', '.join(DTYPES)}")
-        self.trust_remote_code: bool = config.option("trust_remote_code", False, kind=bool)
-        self.revision: str | None = config.option("revision", None, kind=str)
-        self.local_files_only: bool = config.option("local_files_only", False, kind=bool)
+        self.model_ref = None if options.model is None else str(options.model)
+        self.aggregation: str = options.aggregation
+        self.batch_size = options.batch_size
+        self.max_length_option = options.max_length
+        self.stride_option = options.stride
+        self.device_option = options.device
+        self.dtype_option: str = options.dtype
+        self.trust_remote_code = options.trust_remote_code
+        self.revision = options.revision
+        self.local_files_only = options.local_files_only
         self.source = "pretrained" if self.finetune is None else "untrained"
         self.trained_dir: Path | None = None
         self._tok: Any = None
@@ -323,13 +353,6 @@ def _kind(tag: str) -> str | None:
     if tag == "O":
         return None
     return tag[2:] if len(tag) > 2 and tag[1] == "-" else tag
-
-
-def _positive(config: ModelConfig, key: str, default: int) -> int:
-    value: int = config.option(key, default, kind=int)
-    if value < 1:
-        raise ConfigError(f"model {config.name!r}: option {key!r} must be at least 1, got {value}")
-    return value
 
 
 def _import_libraries() -> None:

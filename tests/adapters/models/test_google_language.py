@@ -92,9 +92,11 @@ def test_credentials_file_option_signs_requests_without_leaking_the_key(
     assert len(server.requests) == 3 and all(r.headers["authorization"].startswith("Bearer ") for r in server.requests)
     assert_no_secret(tmp_path, doc["_proc"])  # the key id
     assert_no_secret(tmp_path, doc["_proc"], pem_line)  # the private key itself
+    sent = len(server.requests)
     missing = write_suite(tmp_path, _model(server, credentials_file=str(tmp_path / "nope.json")), texts=TEXTS[:1])
-    failed = cell(run(tmp_path, missing, expect=1), "google", "gold")
-    assert failed["status"] == "failed" and "nope.json" in failed["failures"]["error"]
+    refused = run(tmp_path, missing, check=False)["_proc"]  # checked before anything runs: exit 2, nothing sent
+    assert refused.returncode == 2 and "credentials_file" in refused.stderr and "nope.json" in refused.stderr
+    assert len(server.requests) == sent
 
 
 def test_common_mentions_are_kept_only_when_asked(server: GoogleLanguageService, tmp_path: Path) -> None:

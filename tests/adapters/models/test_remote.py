@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from nerbench.adapters.models.base import DocumentErrors, ModelConfig, Usage
 from nerbench.adapters.models.remote import (
     REQUESTS_ERRORS,
-    RemoteSettings,
+    RemoteOptions,
     Retry,
     backoff_delay,
     call_with_retries,
@@ -29,7 +29,7 @@ from nerbench.types import Document, Span, TextInput
 
 
 def test_backoff_is_jittered_exponential_and_never_shorter_than_retry_after() -> None:
-    cfg, rng = RemoteSettings(backoff_s=1.0, max_backoff_s=8.0), random.Random(0)
+    cfg, rng = RemoteOptions(backoff_s=1.0, max_backoff_s=8.0), random.Random(0)
     for attempt in range(6):
         delays = [backoff_delay(attempt, cfg, Retry(), rng) for _ in range(200)]
         assert min(delays) >= 0 and max(delays) <= min(8.0, 2**attempt)
@@ -65,10 +65,10 @@ def test_call_with_retries_sleeps_then_gives_up_after_the_last_retry() -> None:
         raise OSError("down")
 
     with pytest.raises(OSError):
-        call_with_retries(flaky, lambda e: Retry(after_s=1.5), RemoteSettings(max_retries=3), sleep=sleeps.append)
+        call_with_retries(flaky, lambda e: Retry(after_s=1.5), RemoteOptions(max_retries=3), sleep=sleeps.append)
     assert len(calls) == 4 and len(sleeps) == 3 and all(s >= 1.5 for s in sleeps)
     with pytest.raises(ValueError):  # not retryable: one call
-        call_with_retries(lambda: int("x"), lambda e: None, RemoteSettings(), sleep=sleeps.append)
+        call_with_retries(lambda: int("x"), lambda e: None, RemoteOptions(), sleep=sleeps.append)
     assert len(sleeps) == 3
 
 
@@ -79,7 +79,7 @@ def test_predict_each_returns_the_good_documents_and_names_the_bad_ones() -> Non
         return [Span(0, len(text), "X")]
 
     with pytest.raises(DocumentErrors) as caught:
-        predict_each(["ok", "bad one", "fine"], request, RemoteSettings(concurrency=2))
+        predict_each(["ok", "bad one", "fine"], request, RemoteOptions(concurrency=2))
     assert caught.value.errors == {1: "RuntimeError: server said no"}
     assert caught.value.results == [[Span(0, 2, "X")], [], [Span(0, 4, "X")]]
 
