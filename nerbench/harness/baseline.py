@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nerbench import __version__
 from nerbench.errors import InputError
 from nerbench.fileio import atomic_write
 from nerbench.harness.cell_result import DONE
 from nerbench.harness.gate import CellBaseline
 from nerbench.harness.loading import LoadedDataset
+from nerbench.harness.machine import library_versions
 from nerbench.harness.results import Details, LoadedRun, RunResult, load_run, resolve_run
 from nerbench.harness.store import Store, is_new, now
 from nerbench.harness.suite import Suite
@@ -145,5 +145,5 @@ def write_baseline(path: Path, result: RunResult, details: Mapping[tuple[str, st
         found = details.get((cell["model"], cell["dataset"]))
         if found is not None:
             cell["details"] = {"doc_ids": list(found.doc_ids), "per_doc": [list(r) for r in found.per_doc]}
-    document[MARK] = {"run": result.run.id, "accepted_at": now(), "nerbench": __version__}
+    document[MARK] = {"run": result.run.id, "accepted_at": now(), "nerbench": library_versions().get("nerbench")}
     atomic_write(path, json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
