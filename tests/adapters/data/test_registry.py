@@ -119,6 +119,22 @@ SAMPLES: dict[str, Callable[[Path], Path]] = {
     "jsonl (entities)": _text("gold.json", json.dumps({"text": "Paris is nice.", "entities": [[0, 5, "LOC"]]}) + "\n"),
     "labelstudio": _text("export.json", json.dumps(LABEL_STUDIO, indent=2)),
     "labelstudio (one line)": _text("export.json", json.dumps(LABEL_STUDIO)),
+    "labelstudio (JSON-MIN)": _text(
+        "min.json",
+        json.dumps(
+            [
+                {
+                    "text": "Paris is nice.",
+                    "id": 1,
+                    "label": [{"start": 0, "end": 5, "text": "Paris", "labels": ["LOC"]}],
+                    "annotator": 1,
+                    "annotation_id": 1,
+                    "lead_time": 2.0,
+                }
+            ],
+            indent=2,
+        ),
+    ),
     "jsonl (byte-order mark)": _text(
         "gold.jsonl",
         "\ufeff" + json.dumps({"text": "Paris is nice.", "spans": [{"start": 0, "end": 5, "label": "LOC"}]}),
