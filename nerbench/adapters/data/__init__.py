@@ -118,8 +118,15 @@ def read_corpus(path: str | Path, *, format: str = "auto", **options: Any) -> Co
 
 
 def write_documents(documents: Sequence[Document], path: str | Path, *, format: str = "auto") -> None:
-    """Write documents as JSONL offsets (``.jsonl``/``.json``) or CoNLL IOB2 (``.conll``/``.txt``)."""
+    """Write documents as JSONL offsets (``.jsonl``/``.json``) or CoNLL IOB2 (``.conll``/``.txt``).
+
+    No documents is an error: the empty file would be refused when read back.
+    """
     path = Path(path)
+    if not documents:
+        raise InputError(
+            "no documents to write: the source holds none (every one was skipped, or it is empty)", path=path
+        )
     if format == "auto":
         format = "jsonl" if path.suffix.lower() in (".jsonl", ".json", ".ndjson") else "conll"
     fmt = get_format(format)

@@ -180,6 +180,11 @@ def kind_of(value: object) -> str:
     return _JSON_KINDS.get(type(value), f"a {type(value).__name__}")
 
 
+def plain(text: str) -> str:
+    """``text`` as it is when it prints on one line, else its ``shown`` repr (a name from a file, in an error line)."""
+    return text if text.isprintable() and len(text) <= 80 else shown(text)
+
+
 def shown(value: object, limit: int = 80) -> str:
     """``repr(value)`` for an error line, cut to ``limit`` characters: a line shows what is wrong, not a whole file."""
     text = repr(value)

@@ -33,6 +33,7 @@ from nerbench.adapters.data.base import (
     ReadOptions,
     checked_spans,
     decode_utf8,
+    plain,
     read_bytes,
     shown,
     unix_newlines,
@@ -75,7 +76,7 @@ def _text_bound(line: str, text: str, ann: Path, number: int) -> Span | None:
     covered = text[start:end]
     if 0 <= start < end <= len(text) and parts[2] not in (covered, covered.translate(_AS_SPACE)):
         raise InputError(
-            f"annotation {parts[0]} says its text is {shown(parts[2])} but the .txt has {shown(covered)} "
+            f"annotation {plain(parts[0])} says its text is {shown(parts[2])} but the .txt has {shown(covered)} "
             f"at [{start}, {end}): "
             "offsets must be code points into the .txt",
             path=ann,

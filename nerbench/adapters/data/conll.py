@@ -171,7 +171,9 @@ class ConllFormat:
         for doc in documents:
             lines.extend(_document_lines(doc, path))
             lines.append("")
-        atomic_write(path, "\n".join(lines) + "\n" if lines else "")
+        text = "\n".join(lines) + "\n" if lines else ""
+        # a first token starting with U+FEFF would read back as a byte-order mark: write one before it
+        atomic_write(path, "\ufeff" + text if text.startswith("\ufeff") else text)
 
 
 def _writable_tokens(doc: Document, spans: Sequence[Span]) -> list[tuple[int, int]]:

@@ -32,14 +32,14 @@ character span and is skipped and counted in ``Corpus.notes``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nerbench.adapters.data import jsontext
-from nerbench.adapters.data.base import Corpus, ReadOptions, kind_of, read_text, shown, unix_newlines
+from nerbench.adapters.data.base import Corpus, ReadOptions, kind_of, plain, read_text, shown, unix_newlines
 from nerbench.adapters.data.jsonl import json_lines
 from nerbench.adapters.data.jsontext import has_surrogate
 from nerbench.errors import InputError, MissingExtraError
@@ -182,13 +182,19 @@ def _dataset_table(dataset: Any, options: ReadOptions, path: Path) -> _Table:
     tokens_col, tags_col = _column_names(options)
     missing = [c for c in (tokens_col, tags_col) if c not in dataset.column_names]
     if missing:
-        raise InputError(f"no column {', '.join(missing)} (columns: {', '.join(dataset.column_names)})", path=path)
+        raise InputError(f"no column {', '.join(missing)} (columns: {_names(dataset.column_names)})", path=path)
     wanted = [tokens_col, tags_col] + (["id"] if "id" in dataset.column_names else [])
     try:
         data = dataset.select_columns(wanted).to_dict()
     except Exception as err:  # a column arrow cannot turn into Python values
         raise InputError(f"cannot read the columns ({_failure(err)})", path=path) from None
     return _Table(data[tokens_col], data[tags_col], data.get("id"), _tag_names(dataset, tags_col, options))
+
+
+def _names(columns: Iterable[str]) -> str:
+    """Column names for an error line: each printable, the first ten."""
+    names = [plain(str(c)) for c in columns]
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
 
 
 def _json_table(path: Path, options: ReadOptions) -> _Table:
@@ -209,7 +215,7 @@ def _json_table(path: Path, options: ReadOptions) -> _Table:
             raise table.error(path, row, f"expected a row object, found {kind_of(obj)}")
         missing = [c for c in (tokens_col, tags_col) if c not in obj]
         if missing:
-            raise table.error(path, row, f"no column {', '.join(missing)} (columns: {', '.join(obj)})")
+            raise table.error(path, row, f"no column {', '.join(missing)} (columns: {_names(obj)})")
         table.tokens.append(obj[tokens_col])
         table.tags.append(obj[tags_col])
         table.ids.append(obj.get("id"))  # type: ignore[union-attr]

@@ -38,7 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.adapters.data import jsontext
-from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans, kind_of, read_text, shown, unix_newlines
+from nerbench.adapters.data.base import (
+    Corpus,
+    ReadOptions,
+    checked_spans,
+    kind_of,
+    plain,
+    read_text,
+    shown,
+    unix_newlines,
+)
 from nerbench.adapters.data.jsonl import check_surface, int_offset, label_field, unique_id
 from nerbench.errors import InputError
 from nerbench.types import Document, Span
@@ -232,7 +241,9 @@ def _notes(counts: _Counts) -> tuple[str, ...]:
     if counts.repeated:
         notes.append(f"{counts.repeated} further annotations of a task were skipped (its first record is gold)")
     if counts.other_types:
-        notes.append(f"results of type {', '.join(sorted(counts.other_types))} were ignored (only 'labels' is read)")
+        notes.append(
+            f"results of type {', '.join(map(plain, sorted(counts.other_types)))} were ignored (only 'labels' is read)"
+        )
     return tuple(notes)
 
 

@@ -369,3 +369,17 @@ def test_a_utf16_file_says_so(tmp_path: Path) -> None:
         path.write_bytes(data)
         with pytest.raises(InputError, match="the file is UTF-16, not UTF-8: save it as UTF-8"):
             FORMAT.read(path, ReadOptions())
+
+
+def test_write_keeps_a_first_token_that_starts_with_u_feff(tmp_path: Path) -> None:
+    doc = Document("d", "\ufeffx y", (Span(0, 2, "PER"),))
+    FORMAT.write([doc], tmp_path / "out.conll")
+    (back,) = FORMAT.read(tmp_path / "out.conll", ReadOptions()).documents
+    assert (back.text, back.spans) == (doc.text, doc.spans)
+
+
+@pytest.mark.parametrize("name", ["out.conll", "out.jsonl"])
+def test_writing_no_documents_is_an_error_not_a_file_nerbench_refuses(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InputError, match="no documents to write"):
+        write_documents([], tmp_path / name)
+    assert not (tmp_path / name).exists()
