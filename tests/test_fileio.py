@@ -1,4 +1,4 @@
-"""atomic_write: complete or absent, the umask's mode for new files, an existing file's mode kept, links written through."""
+"""atomic_write: complete or absent; new files get the umask's mode, replaced ones keep theirs; links write through."""
 
 from __future__ import annotations
 
