@@ -65,7 +65,7 @@ def _entity_objects(raw: Any, path: Path, line: int) -> list[Span]:
         unknown = item.keys() - _ENTITY_KEYS - _ENTITY_EXTRAS
         if unknown:
             raise InputError(
-                f"entity has unknown key(s) {', '.join(map(repr, sorted(unknown)))}: "
+                f"entity has unknown key(s) {', '.join(map(shown, sorted(unknown)))}: "
                 "an entity is id, label, start_offset, end_offset",
                 path=path,
                 line=line,

@@ -121,6 +121,7 @@ _SPAN_KEYS = frozenset({"start", "end", "label"})
 # Keys a span may carry besides: its text (checked), nerbench's native label, Prodigy's and spaCy's extras.
 _SPAN_EXTRAS = frozenset({"text", "native_label", "token_start", "token_end", "pattern", "score", "rank"})
 _SPAN_EXTRAS |= {"source", "input_hash", "kb_id"}
+_SPAN_ALL_KEYS = _SPAN_KEYS | _SPAN_EXTRAS
 # Keys other formats keep spans under, and what to do about each.
 _FOREIGN_SPAN_KEYS = {
     "label": " (Doccano's 'label' lists: read with --format doccano)",
@@ -134,6 +135,8 @@ _ANSWERS = ("accept", "reject", "ignore")
 
 def _check_span_keys(obj: dict[str, Any], path: Path, line: int) -> None:
     """Refuse spans kept where this format does not read them (they would read as none)."""
+    if obj.keys().isdisjoint(_FOREIGN_SPAN_KEYS):
+        return
     for key, hint in _FOREIGN_SPAN_KEYS.items():
         if key not in obj or (key == "label" and isinstance(obj[key], str) and "spans" in obj):
             continue  # a string "label" beside "spans" is Prodigy's task label
@@ -148,10 +151,10 @@ def _check_span_keys(obj: dict[str, Any], path: Path, line: int) -> None:
 def _span(raw: Any, text: str, native: dict[Span, str], path: Path, line: int) -> Span:
     if not isinstance(raw, dict) or not raw.keys() >= _SPAN_KEYS:
         raise InputError(f"span {shown(raw)} needs 'start', 'end' and 'label'", path=path, line=line)
-    unknown = raw.keys() - _SPAN_KEYS - _SPAN_EXTRAS
-    if unknown:
+    if not raw.keys() <= _SPAN_ALL_KEYS:
+        unknown = raw.keys() - _SPAN_ALL_KEYS
         raise InputError(
-            f"span has unknown key(s) {', '.join(map(repr, sorted(unknown)))}: a span is start, end, label "
+            f"span has unknown key(s) {', '.join(map(shown, sorted(unknown)))}: a span is start, end, label "
             f"(and optionally {', '.join(sorted(_SPAN_EXTRAS))})",
             path=path,
             line=line,
