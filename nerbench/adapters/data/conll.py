@@ -22,7 +22,8 @@ Reading
 
     Ids are ``<stem>-<n>`` (n-th sentence, from 1) with ``group="sentence"``, and
     ``<stem>-doc<n>`` with ``group="document"`` (just ``<stem>`` when the file holds one
-    document). ``meta["line"]`` is the first token's line; documents also carry
+    document); in a directory, two files giving one id (``a.conll`` and ``a.txt``) are an
+    error. ``meta["line"]`` is the first token's line; documents also carry
     ``meta["sentences"]``, the character range of each sentence.
 
 Writing
@@ -107,6 +108,19 @@ def _read_file(path: Path, options: ReadOptions, stem: str) -> tuple[list[Docume
     return decoder.documents(parsed, chunks, cuts, names), decoder
 
 
+def _check_unique_ids(documents: list[Document], folder: Path) -> None:
+    """Ids from file names can meet (``a.conll`` and ``a.txt``, or ``x-doc1.conll`` beside ``x.conll``): refuse."""
+    seen: dict[str, int] = {}
+    for doc in documents:
+        if doc.id in seen:
+            raise InputError(
+                f"two files give the document id {doc.id!r} (files named alike, such as a.conll and a.txt): "
+                "rename one, or read the files one by one",
+                path=folder,
+            )
+        seen[doc.id] = 1
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while reading: millions of small acyclic objects make it rescan in vain."""
@@ -160,6 +174,8 @@ class ConllFormat:
             schemes.add(decoder.scheme)
             repairs += decoder.repairs
             empty += decoder.empty_chunks
+        if len(files) > 1:
+            _check_unique_ids(documents, path)
         notes = [f"{empty} entities made only of empty tokens were skipped (no character span)"] if empty else []
         scheme = schemes.pop() if len(schemes) == 1 else ",".join(sorted(schemes))
         return Corpus(tuple(documents), self.name, scheme=scheme, repairs=repairs, notes=tuple(notes))

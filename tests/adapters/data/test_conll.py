@@ -383,3 +383,11 @@ def test_writing_no_documents_is_an_error_not_a_file_nerbench_refuses(tmp_path: 
     with pytest.raises(InputError, match="no documents to write"):
         write_documents([], tmp_path / name)
     assert not (tmp_path / name).exists()
+
+
+def test_a_directory_whose_files_give_one_id_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.conll").write_text(conll("John/B-PER"), encoding="utf-8")
+    (tmp_path / "a.txt").write_text(conll("Paris/B-LOC"), encoding="utf-8")
+    with pytest.raises(InputError, match="two files give the document id 'a-1'") as info:
+        FORMAT.read(tmp_path, ReadOptions())
+    assert info.value.path == str(tmp_path)
