@@ -285,7 +285,7 @@ def _decode(table: _Table, options: ReadOptions, path: Path) -> _Decoded:
     tags = [_row_tags(table, row, path) for row in rows]
     for tag in {t for row_tags in tags for t in row_tags}:
         if has_surrogate(tag):
-            raise InputError(f"tag {tag!r} holds a lone surrogate, which is no character", path=path)
+            raise InputError(f"tag {shown(tag)} holds a lone surrogate, which is no character", path=path)
     scheme = detect_scheme(tags) if options.scheme == "auto" else options.scheme
     out = _Decoded([], scheme)
     seen: dict[str, int] = {}

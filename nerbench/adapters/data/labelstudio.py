@@ -200,38 +200,46 @@ class _Reader:
     counts: _Counts = field(default_factory=_Counts)
 
     def document(self, task: Any, index: int, line: int) -> Document | None:
-        path, options, counts = self.path, self.options, self.counts
+        """The task's Document, or None for a task that is not gold (counted)."""
         if not isinstance(task, dict):
-            raise InputError(f"expected a task object, found {kind_of(task)}", path=path, line=line)
+            raise InputError(f"expected a task object, found {kind_of(task)}", path=self.path, line=line)
         if self.minimal is None:
             self.minimal = _is_min(task)
         elif self.minimal != _is_min(task):
             shapes = ("JSON-MIN", "JSON") if self.minimal else ("JSON", "JSON-MIN")
             raise InputError(
-                f"the first task is in the {shapes[0]} shape, this one in {shapes[1]}", path=path, line=line
+                f"the first task is in the {shapes[0]} shape, this one in {shapes[1]}", path=self.path, line=line
             )
         doc_id = task.get("id", str(index))
-        if self.minimal:
-            if task.get("annotation_id", "") is None:
-                counts.unannotated += 1
-                return None
-            if isinstance(doc_id, str | int) and str(doc_id) in self.seen:
-                counts.repeated += 1  # another annotation of a task read already
-                return None
-            text = _text(task, options, path, line, _MIN_KEYS)
-            spans = _region_spans(task, text, path=path, line=line, options=options, counts=counts)
-        else:
-            data = task.get("data")
-            if not isinstance(data, dict):
-                raise InputError("task has no 'data' object holding the text", path=path, line=line)
-            text = _text(data, options, path, line, frozenset())
-            annotation = _annotation(task, path, line)
-            if annotation is None:
-                counts.unannotated += 1
-                return None
-            spans = _result_spans(annotation, text, path=path, line=line, options=options, counts=counts)
-        ordered = checked_spans(text, spans, path=path, line=line, overlaps=options.overlaps)
-        return Document(unique_id(doc_id, self.seen, path, line), text, ordered, None, {"line": line})
+        found = self._min_record(task, doc_id, line) if self.minimal else self._json_task(task, line)
+        if found is None:
+            return None
+        text, spans = found
+        ordered = checked_spans(text, spans, path=self.path, line=line, overlaps=self.options.overlaps)
+        return Document(unique_id(doc_id, self.seen, self.path, line), text, ordered, None, {"line": line})
+
+    def _json_task(self, task: dict[str, Any], line: int) -> tuple[str, list[Span]] | None:
+        data = task.get("data")
+        if not isinstance(data, dict):
+            raise InputError("task has no 'data' object holding the text", path=self.path, line=line)
+        text = _text(data, self.options, self.path, line, frozenset())
+        annotation = _annotation(task, self.path, line)
+        if annotation is None:
+            self.counts.unannotated += 1
+            return None
+        return text, _result_spans(
+            annotation, text, path=self.path, line=line, options=self.options, counts=self.counts
+        )
+
+    def _min_record(self, record: dict[str, Any], doc_id: Any, line: int) -> tuple[str, list[Span]] | None:
+        if record.get("annotation_id", "") is None:
+            self.counts.unannotated += 1
+            return None
+        if isinstance(doc_id, str | int) and str(doc_id) in self.seen:
+            self.counts.repeated += 1  # another annotation of a task read already
+            return None
+        text = _text(record, self.options, self.path, line, _MIN_KEYS)
+        return text, _region_spans(record, text, path=self.path, line=line, options=self.options, counts=self.counts)
 
 
 def _notes(counts: _Counts) -> tuple[str, ...]:
