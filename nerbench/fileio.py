@@ -2,8 +2,9 @@
 
 A new file gets the mode ``open()`` would give it (``0o666`` less the umask), a file
 that is replaced keeps its mode, and a symbolic link is written through: its target is
-replaced, the link stays. The temporary file sits beside the target, so the rename is
-atomic. A write that fails (a directory in the way, no permission, a full disk) raises
+replaced, the link stays. A directory, a device or a pipe is never replaced. The
+temporary file sits beside the target, so the rename is atomic. A write that fails (a
+directory in the way, no permission, a full disk) raises
 :class:`~nerbench.errors.InputError` naming the path, and leaves no temporary file.
 """
 
@@ -39,12 +40,16 @@ def atomic_write(path: Path, text: str) -> None:
 def _write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     target = Path(os.path.realpath(path))  # through symbolic links, to the file they name
-    if target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "it is a directory: name a file to write", str(path))
     try:
-        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+        found = os.stat(target)
     except FileNotFoundError:
-        mode = None
+        mode: int | None = None
+    else:
+        if stat.S_ISDIR(found.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory: name a file to write", str(path))
+        if not stat.S_ISREG(found.st_mode):  # a device or a pipe: a rename would replace it with a file
+            raise OSError(errno.EINVAL, "it is not a regular file: name a file to write", str(path))
+        mode = stat.S_IMODE(found.st_mode)
     fd, tmp = _temporary(target)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -115,3 +115,11 @@ def test_text_that_is_not_utf8_is_refused_before_anything_is_written(tmp_path: P
     with pytest.raises(InputError, match="surrogate"):
         atomic_write(path, "a\ud800b")
     assert path.read_text(encoding="utf-8") == "kept" and leftovers(tmp_path) == []
+
+
+def test_a_device_or_a_pipe_is_never_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        atomic_write(fifo, "x")
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and leftovers(tmp_path) == []
