@@ -1,20 +1,75 @@
-"""Files nerbench writes are complete or absent: write to a temporary name, then rename."""
+"""Files nerbench writes are complete or absent: write to a temporary name, then rename.
+
+A new file gets the mode ``open()`` would give it (``0o666`` less the umask), a file
+that is replaced keeps its mode, and a symbolic link is written through: its target is
+replaced, the link stays. A directory, a device or a pipe is never replaced. The
+temporary file sits beside the target, so the rename is atomic. A write that fails (a
+directory in the way, no permission, a full disk) raises
+:class:`~nerbench.errors.InputError` naming the path, and leaves no temporary file.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
+
+from nerbench.errors import InputError
+
+_NEW_FILE_MODE = 0o666  # the kernel takes the umask off, as for open()
 
 
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename; errors raise."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path = Path(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError(
+            f"cannot write character {err.object[err.start]!r} (a lone surrogate) as UTF-8: fix the text", path=path
+        ) from None
+    try:
+        _write_bytes(path, data)
+    except OSError as err:
+        raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(os.path.realpath(path))  # through symbolic links, to the file they name
+    try:
+        found = os.stat(target)
+    except FileNotFoundError:
+        mode: int | None = None
+    else:
+        if stat.S_ISDIR(found.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory: name a file to write", str(path))
+        if not stat.S_ISREG(found.st_mode):  # a device or a pipe: a rename would replace it with a file
+            raise OSError(errno.EINVAL, "it is not a regular file: name a file to write", str(path))
+        mode = stat.S_IMODE(found.st_mode)
+    fd, tmp = _temporary(target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
+            fh.write(data)
+        os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
+
+
+def _temporary(target: Path) -> tuple[int, str]:
+    """A new file beside ``target``, opened for writing, created with the umask's mode."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, _NEW_FILE_MODE), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target.parent))

@@ -71,14 +71,35 @@ def normalize_scheme(name: str) -> str:
 
 
 def split_tag(tag: str, scheme: str = "IOB2") -> tuple[str, str]:
-    """``'B-PER'`` -> ``('B', 'PER')``; ``'O'`` -> ``('O', '')``; a bare label in IO is ``I``."""
+    """``'B-PER'`` -> ``('B', 'PER')``; ``'O'`` -> ``('O', '')``; a bare label in IO is ``I``.
+
+    A tag is malformed, in every scheme, when it is empty or has whitespace at either end,
+    when a letter and ``-`` open it but the letter is no prefix (``X-PER``, ``b-per``) or
+    no label follows (``B-``), and, outside IO, when it has no prefix at all.
+    """
     if tag == "O":
         return "O", ""
-    if len(tag) > 2 and tag[1] == "-" and tag[0] in _CANONICAL_PREFIX:
+    problem = malformed(tag)
+    if problem is not None:
+        raise TagError(f"malformed tag {tag!r}: {problem}", 0)
+    if tag[1:2] == "-":
         return tag[0], tag[2:]
-    if scheme == "IO" and tag:
+    if scheme == "IO":
         return "I", tag
     raise TagError(f"malformed tag {tag!r}: expected O or a prefix letter, '-', and a label", 0)
+
+
+def malformed(tag: str) -> str | None:
+    """What is wrong with ``tag`` in any scheme (see :func:`split_tag`), or None."""
+    if not tag or tag != tag.strip():
+        return "a tag is not empty and has no whitespace at either end"
+    if tag[1:2] != "-":
+        return None
+    if tag[0] not in _CANONICAL_PREFIX:
+        return f"{tag[0]!r} is no prefix: use B, I, E, S, L or U (upper case), '-', and a label"
+    if len(tag) == 2 or tag[2:] != tag[2:].strip():
+        return "a prefix needs a label after its '-' (with no whitespace at either end)"
+    return None
 
 
 _NO_CHUNKS = Chunks(())
@@ -116,7 +137,7 @@ def _valid_iob2_chunks(tags: Sequence[str]) -> list[tuple[int, int, str]] | None
             if start >= 0:
                 chunks.append((start, i, label))
                 start = -1
-        elif tag[:2] == "B-" and len(tag) > 2:
+        elif tag[:2] == "B-" and len(tag) > 2 and not (tag[2].isspace() or tag[-1].isspace()):
             if start >= 0:
                 chunks.append((start, i, label))
             start, label = i, tag[2:]

@@ -169,3 +169,34 @@ def test_split_and_normalize() -> None:
     assert normalize_scheme("bioes") == "IOBES"
     with pytest.raises(ValueError, match="unknown tag scheme"):
         normalize_scheme("XYZ")
+
+
+@pytest.mark.parametrize(
+    ("tag", "problem"),
+    [
+        ("B-", "needs a label"),
+        ("I-", "needs a label"),
+        ("X-PER", "'X' is no prefix"),
+        ("b-per", "'b' is no prefix"),
+        ("O-PER", "'O' is no prefix"),
+        ("B- PER", "needs a label"),
+        (" PER", "whitespace"),
+        ("", "not empty"),
+    ],
+)
+@pytest.mark.parametrize("scheme", ["IO", "IOB2", "IOBES"])
+def test_a_malformed_tag_is_an_error_in_every_scheme_even_io(tag: str, problem: str, scheme: str) -> None:
+    with pytest.raises(TagError, match=f"malformed tag {tag!r}: .*{problem}"):
+        split_tag(tag, scheme)
+    with pytest.raises(TagError, match="malformed tag") as info:
+        tags_to_chunks(["O", tag], scheme=scheme)
+    assert info.value.position == 1
+
+
+def test_io_still_reads_bare_labels_and_prefixed_tags() -> None:
+    assert split_tag("person", "IO") == ("I", "person")
+    assert split_tag("New-York", "IO") == ("I", "New-York")  # no single-letter prefix: a bare label
+    assert tags_to_chunks(["person", "person", "O", "I-place"], scheme="IO").chunks == (
+        (0, 2, "person"),
+        (3, 4, "place"),
+    )

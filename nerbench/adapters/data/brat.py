@@ -4,13 +4,16 @@ Each pair is one Document whose id is the file stem (the path below the director
 without suffix, when reading a directory). The path may name the ``.txt``, the
 ``.ann`` or the directory. Text-bound annotations ``T1<TAB>Label START END<TAB>text``
 become spans; their offsets are code points into the ``.txt`` exactly as stored (a
-leading U+FEFF is text here, as in BRAT itself). The annotation's text must equal the
-slice it covers, line breaks and tabs in the slice read as spaces (BRAT writes them so);
-a difference raises, naming the ``.ann`` line. Discontinuous annotations
+leading U+FEFF is text here, as in BRAT itself; a byte-order mark opening the ``.ann``
+is dropped, and its lines may end in ``"\\n"``, ``"\\r\\n"`` or ``"\\r"``). The annotation's
+text must equal the slice it covers, line breaks and tabs in the slice read as spaces
+(BRAT writes them so); a difference raises, naming the ``.ann`` line. Offsets have at
+most 18 digits; an ``.ann`` in UTF-16 and one that is a directory are errors. Discontinuous annotations
 (``Label 0 5;8 12``) have no single span: they are skipped and counted in
 ``Corpus.notes``. Relations, events, attributes, normalisations and notes
-(``R``/``E``/``A``/``M``/``N``/``#``) are ignored. A ``.txt`` without an ``.ann`` in
-a directory is skipped and counted; an empty ``.ann`` is a document without entities.
+(``R``/``E``/``A``/``M``/``N``/``#``/``*``) are ignored; any other non-blank line is an
+error, not an annotation lost. A ``.txt`` without an ``.ann`` in a directory is skipped
+and counted; an empty ``.ann`` is a document without entities.
 
 Overlaps follow ``ReadOptions.overlaps`` as in every format (default ``"error"``), even
 though BRAT allows nested entities: flat gold is what strict span F1 and the CoNLL
@@ -25,27 +28,29 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans
+from nerbench.adapters.data.base import (
+    Corpus,
+    ReadOptions,
+    checked_spans,
+    decode_utf8,
+    plain,
+    read_bytes,
+    shown,
+    unix_newlines,
+)
 from nerbench.errors import InputError
 from nerbench.types import Document, Span
 
-_TEXT_BOUND = re.compile(r"(\S+) (\d+ \d+(?:;\d+ \d+)*)")
+_TEXT_BOUND = re.compile(r"(\S+) (\d{1,18} \d{1,18}(?:;\d{1,18} \d{1,18})*)")
+_IGNORED = ("R", "E", "A", "M", "N", "#", "*")
 _AS_SPACE = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
 
 
 def _decode(path: Path) -> str:
     """A file's UTF-8 text, kept exactly (no BOM dropped: BRAT offsets count it); empty is fine."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file: BRAT needs a .txt and its .ann side by side", path=path) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise InputError(
-            f"not UTF-8 (byte 0x{data[err.start]:02x}): save the file as UTF-8", path=path, line=line
-        ) from None
+    if not path.exists():
+        raise InputError("no such file: BRAT needs a .txt and its .ann side by side", path=path)
+    return decode_utf8(read_bytes(path), path, guess_wide=path.suffix.lower() == ".ann")
 
 
 @dataclass
@@ -60,18 +65,19 @@ def _text_bound(line: str, text: str, ann: Path, number: int) -> Span | None:
     match = _TEXT_BOUND.fullmatch(parts[1]) if len(parts) == 3 else None
     if match is None:
         raise InputError(
-            f"malformed text-bound annotation {line!r}: expected 'T1<TAB>Label START END<TAB>text'",
+            f"malformed text-bound annotation {shown(line)}: expected 'T1<TAB>Label START END<TAB>text'",
             path=ann,
             line=number,
         )
     if ";" in match[2]:
         return None
-    start, end = (int(v) for v in match[2].split())
+    start, end = (int(v) for v in match[2].split())  # under 19 digits each
     span = Span(start, end, match[1])
     covered = text[start:end]
     if 0 <= start < end <= len(text) and parts[2] not in (covered, covered.translate(_AS_SPACE)):
         raise InputError(
-            f"annotation {parts[0]} says its text is {parts[2]!r} but the .txt has {covered!r} at [{start}, {end}): "
+            f"annotation {plain(parts[0])} says its text is {shown(parts[2])} but the .txt has {shown(covered)} "
+            f"at [{start}, {end}): "
             "offsets must be code points into the .txt",
             path=ann,
             line=number,
@@ -82,9 +88,15 @@ def _text_bound(line: str, text: str, ann: Path, number: int) -> Span | None:
 def _read_pair(txt: Path, ann: Path, doc_id: str, options: ReadOptions, counts: _Counts) -> Document:
     text = _decode(txt)
     entries: list[tuple[Span, int]] = []
-    for number, raw in enumerate(_decode(ann).split("\n"), 1):
-        line = raw.removesuffix("\r")
+    for number, line in enumerate(unix_newlines(_decode(ann).removeprefix("\ufeff")).split("\n"), 1):
         if not line.startswith("T"):
+            if line.strip() and not line.startswith(_IGNORED):
+                raise InputError(
+                    f"unknown annotation line {shown(line, 40)}: "
+                    "BRAT lines start with an id (T, R, E, A, M, N, # or *)",
+                    path=ann,
+                    line=number,
+                )
             continue
         span = _text_bound(line, text, ann, number)
         if span is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans
+from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans, shown
 from nerbench.adapters.data.jsonl import (
     first_object,
     int_offset,
@@ -29,16 +29,18 @@ from nerbench.errors import InputError
 from nerbench.types import Document, Span
 
 _ENTITY_KEYS = {"label", "start_offset", "end_offset"}
+_ENTITY_EXTRAS = {"id"}
+_SPAN_KEYS = ("label", "labels", "entities")
 
 
 def _triples(raw: Any, path: Path, line: int) -> list[Span]:
     """``[[start, end, label], ...]`` -> spans."""
     if not isinstance(raw, list):
-        raise InputError(f"'label' must be a list of [start, end, label], found {raw!r}", path=path, line=line)
+        raise InputError(f"'label' must be a list of [start, end, label], found {shown(raw)}", path=path, line=line)
     spans = []
     for item in raw:
         if not isinstance(item, list) or len(item) != 3:
-            raise InputError(f"label {item!r} must be [start, end, label]", path=path, line=line)
+            raise InputError(f"label {shown(item)} must be [start, end, label]", path=path, line=line)
         start, end, label = item
         spans.append(
             Span(
@@ -53,23 +55,52 @@ def _triples(raw: Any, path: Path, line: int) -> list[Span]:
 def _entity_objects(raw: Any, path: Path, line: int) -> list[Span]:
     """``[{"label", "start_offset", "end_offset"}, ...]`` -> spans."""
     if not isinstance(raw, list):
-        raise InputError(f"'entities' must be a list, found {raw!r}", path=path, line=line)
+        raise InputError(f"'entities' must be a list, found {shown(raw)}", path=path, line=line)
     spans = []
     for item in raw:
         if not isinstance(item, dict) or not item.keys() >= _ENTITY_KEYS:
-            raise InputError(f"entity {item!r} needs 'label', 'start_offset' and 'end_offset'", path=path, line=line)
+            raise InputError(
+                f"entity {shown(item)} needs 'label', 'start_offset' and 'end_offset'", path=path, line=line
+            )
+        unknown = item.keys() - _ENTITY_KEYS - _ENTITY_EXTRAS
+        if unknown:
+            raise InputError(
+                f"entity has unknown key(s) {', '.join(map(shown, sorted(unknown)))}: "
+                "an entity is id, label, start_offset, end_offset",
+                path=path,
+                line=line,
+            )
         start = int_offset(item["start_offset"], "start_offset", path, line)
         end = int_offset(item["end_offset"], "end_offset", path, line)
         spans.append(Span(start, end, label_field(item["label"], path, line)))
     return spans
 
 
+def _raw_spans(obj: dict[str, Any], path: Path, line: int) -> list[Span]:
+    """The spans under the one key that holds them; none, several, or nerbench's ``spans`` raise."""
+    if "spans" in obj:
+        raise InputError(
+            "key 'spans' is not Doccano's: Doccano keeps spans in 'label' or 'entities' "
+            "(a nerbench/Prodigy JSONL line? read the file with --format jsonl)",
+            path=path,
+            line=line,
+        )
+    keys = [key for key in _SPAN_KEYS if key in obj]
+    if len(keys) != 1:
+        found = f"{' and '.join(map(repr, keys))} both" if keys else "none of them"
+        raise InputError(
+            f"a Doccano line keeps its spans in one of 'label', 'labels' or 'entities', found {found}",
+            path=path,
+            line=line,
+        )
+    if keys[0] == "entities":
+        return _entity_objects(obj["entities"], path, line)
+    return _triples(obj[keys[0]], path, line)
+
+
 def _document(obj: dict[str, Any], *, path: Path, line: int, seen: set[str], options: ReadOptions) -> Document:
     text = text_field(obj, path, line)
-    if "entities" in obj:
-        spans = _entity_objects(obj["entities"], path, line)
-    else:
-        spans = _triples(obj.get("label", obj.get("labels", [])), path, line)
+    spans = _raw_spans(obj, path, line)
     ordered = checked_spans(text, spans, path=path, line=line, overlaps=options.overlaps)
     meta = {k: v for k, v in obj.items() if k not in ("id", "text", "label", "labels", "entities")}
     meta["line"] = line

@@ -4,16 +4,23 @@ Sources
     a directory written by ``save_to_disk`` (a Dataset, or a DatasetDict whose split is
     ``ReadOptions.split``, else ``"test"`` when present, else the only one); a local
     ``.parquet`` file (``to_parquet`` keeps the features); a local ``.json``/``.jsonl``
-    file (name the format: ``--format hf``); or, for users online, a hub dataset name
-    such as ``conll2003``, given as the path with ``--format hf``.
+    file of rows (JSON Lines, or one JSON array; name the format: ``--format hf``), read
+    with the JSONL reader's checks; or, for users online, a hub dataset name such as
+    ``conll2003`` or ``owner/name``, given as the path with ``--format hf``. A path that
+    looks local (a data file suffix, an absolute path, a folder that exists) and does not
+    exist is an error at once: the hub is only asked about names. A directory or file
+    that ``datasets`` or ``pyarrow`` cannot read (corrupt, empty) is one clear error.
 
 Columns
     ``tokens`` and ``ner_tags`` (or ``ReadOptions.extra["tokens_column"]`` /
     ``["tags_column"]``). Integer tags are named by the column's ``ClassLabel`` feature
     (or by ``extra["tag_names"]``, comma-separated, where the feature has none); string
-    tags are used as they are. Tags are decoded by :mod:`nerbench.tagging` under the
-    scheme in the options or the one detected over the whole split; repairs are counted.
-    An ``id`` column gives the ids (else the row number, from 1).
+    tags are used as they are. Tokens must be lists of strings and tags lists of strings
+    or of integers within the names; anything else is an error naming the row. Tags are
+    decoded by :mod:`nerbench.tagging` under the scheme in the options or the one detected
+    over the whole split (a malformed tag such as ``B-`` or ``X-PER`` is an error); repairs
+    are counted. An ``id`` column gives the ids (strings or integers, unique: a repeated
+    id is an error, as in every reader), else the row number, from 1.
 
 Text and offsets follow the CoNLL reader: tokens joined with single spaces,
 ``Document.tokens`` their code-point offsets; an entity over empty tokens only has no
@@ -24,14 +31,17 @@ character span and is skipped and counted in ``Corpus.notes``.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nerbench.adapters.data.base import Corpus, ReadOptions
+from nerbench.adapters.data import jsontext
+from nerbench.adapters.data.base import Corpus, ReadOptions, kind_of, plain, read_text, shown, unix_newlines
+from nerbench.adapters.data.jsonl import json_lines
+from nerbench.adapters.data.jsontext import has_surrogate
 from nerbench.errors import InputError, MissingExtraError
 from nerbench.tagging import TagError, detect_scheme, tags_to_chunks
 from nerbench.types import Document, Span
@@ -71,38 +81,83 @@ def _pick_split(splits: Sequence[str], wanted: str | None, path: Path) -> str:
     raise InputError(f"{asked}: choose one of {', '.join(splits)} with split=...", path=path)
 
 
+_LOCAL_SUFFIXES = (".parquet", ".json", ".jsonl", ".arrow", ".csv", ".tsv", ".txt", ".conll")
+_HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(?:/[A-Za-z0-9][\w.-]*)?")
+
+
+def _hub_name(path: Path) -> bool:
+    """True when a path that does not exist could be a hub dataset name (``name`` or ``owner/name``)."""
+    text = str(path)
+    if not _HUB_NAME.fullmatch(text) or path.suffix.lower() in _LOCAL_SUFFIXES:
+        return False
+    return "/" not in text or not Path(text.split("/", 1)[0]).exists()
+
+
+def _failure(err: BaseException) -> str:
+    """An exception from datasets or pyarrow as a short phrase for one error line."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else ""
+    return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
+
+
 def _load(path: Path, options: ReadOptions, datasets: Any) -> Any:
     """The one Dataset (split) that ``path`` names."""
     if path.is_dir():
         if not any((path / marker).is_file() for marker in _MARKERS):
             raise InputError("not a directory written by datasets' save_to_disk (no dataset_info.json)", path=path)
-        loaded = datasets.load_from_disk(str(path))
-    elif path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-        from datasets.table import InMemoryTable
-
-        loaded = datasets.Dataset(InMemoryTable(pq.read_table(path)))
-    elif path.suffix.lower() in (".json", ".jsonl"):
-        with tempfile.TemporaryDirectory() as cache:  # held in memory: leave no cache behind
-            loaded = datasets.Dataset.from_json(str(path), keep_in_memory=True, cache_dir=cache)
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except Exception as err:  # a corrupt or half-written directory: datasets raises many kinds
+            raise InputError(f"cannot load this save_to_disk directory ({_failure(err)})", path=path) from None
+    elif path.suffix.lower() == ".parquet" and path.exists():
+        loaded = _parquet(path, datasets)
     elif path.exists():
         raise InputError("expected a save_to_disk directory, a .parquet or a .json(l) file", path=path)
-    else:
+    elif _hub_name(path):
         return _load_hub(str(path), options, datasets)
+    else:
+        raise InputError(
+            "no such file or directory: check the path (a hub dataset is named 'name' or 'owner/name')", path=path
+        )
     if isinstance(loaded, datasets.DatasetDict):
         return loaded[_pick_split(list(loaded), options.split, path)]
     return loaded
+
+
+def _parquet(path: Path, datasets: Any) -> Any:
+    import pyarrow.parquet as pq
+    from datasets.table import InMemoryTable
+
+    try:
+        return datasets.Dataset(InMemoryTable(pq.read_table(path)))
+    except Exception as err:  # empty, truncated or not parquet at all
+        raise InputError(f"cannot read this parquet file ({_failure(err)})", path=path) from None
 
 
 def _load_hub(name: str, options: ReadOptions, datasets: Any) -> Any:
     """A hub dataset's split (needs the network; the tests never come here)."""
     try:
         splits = list(datasets.get_dataset_split_names(name))
+        return datasets.load_dataset(name, split=_pick_split(splits, options.split, Path(name)))
+    except InputError:
+        raise
     except Exception as err:  # offline, unknown name, gated: datasets raises many kinds
-        raise InputError(
-            f"no such file, and no hub dataset by this name ({type(err).__name__}: {err})", path=name
-        ) from None
-    return datasets.load_dataset(name, split=_pick_split(splits, options.split, Path(name)))
+        raise InputError(f"no such file, and no hub dataset by this name ({_failure(err)})", path=name) from None
+
+
+@dataclass
+class _Table:
+    """The rows to read: tokens, tags (strings, or integers and their names) and ids, and how to name a row."""
+
+    tokens: list[Any]
+    tags: list[Any]
+    ids: list[Any] | None
+    names: list[str] | None
+    lines: list[int] | None = None  # each row's line, for rows read from a JSON file
+
+    def error(self, path: Path, row: int, problem: str) -> InputError:
+        line = None if self.lines is None else self.lines[row - 1]
+        return InputError(f"row {row}: {problem}", path=path, line=line)
 
 
 def _tag_names(dataset: Any, column: str, options: ReadOptions) -> list[str] | None:
@@ -111,31 +166,62 @@ def _tag_names(dataset: Any, column: str, options: ReadOptions) -> list[str] | N
     names = getattr(feature, "names", None)
     if names:
         return list(names)
-    if "tag_names" in options.extra:
-        return options.extra["tag_names"].split(",")
-    return None
+    return _extra_names(options)
 
 
-def _columns(dataset: Any, options: ReadOptions, path: Path) -> tuple[list[list[str]], list[list[str]], list[Any]]:
-    """Tokens, tag strings and ids of every row."""
-    tokens_col = options.extra.get("tokens_column", "tokens")
-    tags_col = options.extra.get("tags_column", "ner_tags")
+def _extra_names(options: ReadOptions) -> list[str] | None:
+    return options.extra["tag_names"].split(",") if "tag_names" in options.extra else None
+
+
+def _column_names(options: ReadOptions) -> tuple[str, str]:
+    return options.extra.get("tokens_column", "tokens"), options.extra.get("tags_column", "ner_tags")
+
+
+def _dataset_table(dataset: Any, options: ReadOptions, path: Path) -> _Table:
+    """Tokens, tags and ids of every row of a Dataset."""
+    tokens_col, tags_col = _column_names(options)
     missing = [c for c in (tokens_col, tags_col) if c not in dataset.column_names]
     if missing:
-        raise InputError(f"no column {', '.join(missing)} (columns: {', '.join(dataset.column_names)})", path=path)
-    names = _tag_names(dataset, tags_col, options)
+        raise InputError(f"no column {', '.join(missing)} (columns: {_names(dataset.column_names)})", path=path)
     wanted = [tokens_col, tags_col] + (["id"] if "id" in dataset.column_names else [])
-    data = dataset.select_columns(wanted).to_dict()
-    tags = data[tags_col]
-    if tags and any(tags) and not isinstance(next(t for t in tags if t)[0], str):
-        if names is None:
-            raise InputError(f"{tags_col} holds integers but no ClassLabel names them: pass tag_names", path=path)
-        try:
-            tags = [[names[i] for i in row] for row in tags]
-        except IndexError:
-            raise InputError(f"a tag index is beyond the {len(names)} tag names", path=path) from None
-    ids = data.get("id") or [str(n) for n in range(1, len(tags) + 1)]
-    return data[tokens_col], tags, ids
+    try:
+        data = dataset.select_columns(wanted).to_dict()
+    except Exception as err:  # a column arrow cannot turn into Python values
+        raise InputError(f"cannot read the columns ({_failure(err)})", path=path) from None
+    return _Table(data[tokens_col], data[tags_col], data.get("id"), _tag_names(dataset, tags_col, options))
+
+
+def _names(columns: Iterable[str]) -> str:
+    """Column names for an error line: each printable, the first ten."""
+    names = [plain(str(c)) for c in columns]
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def _json_table(path: Path, options: ReadOptions) -> _Table:
+    """Tokens, tags and ids of every row of a JSON Lines file (or a JSON array of rows)."""
+    text = read_text(path)
+    lines: list[int] | None
+    if text.lstrip().startswith("["):
+        rows = jsontext.loads(unix_newlines(text), path=path, line=1)
+        lines = None
+        numbered = list(enumerate(rows, 1))
+    else:
+        numbered = list(json_lines(path))
+        lines = [line for line, _ in numbered]
+    tokens_col, tags_col = _column_names(options)
+    table = _Table([], [], [], _extra_names(options), lines)
+    for row, (_, obj) in enumerate(numbered, 1):
+        if not isinstance(obj, dict):
+            raise table.error(path, row, f"expected a row object, found {kind_of(obj)}")
+        missing = [c for c in (tokens_col, tags_col) if c not in obj]
+        if missing:
+            raise table.error(path, row, f"no column {', '.join(missing)} (columns: {_names(obj)})")
+        table.tokens.append(obj[tokens_col])
+        table.tags.append(obj[tags_col])
+        table.ids.append(obj.get("id"))  # type: ignore[union-attr]
+    if all(doc_id is None for doc_id in table.ids or ()):
+        table.ids = None
+    return table
 
 
 def _offsets(tokens: Sequence[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
@@ -154,23 +240,72 @@ class _Decoded:
     empty: int = 0
 
 
-def _decode(
-    tokens: list[list[str]], tags: list[list[str]], ids: list[Any], options: ReadOptions, path: Path
-) -> _Decoded:
+def _row_tokens(table: _Table, row: int, path: Path) -> list[str]:
+    tokens = table.tokens[row - 1]
+    if not isinstance(tokens, list) or not set(map(type, tokens)) <= {str}:
+        raise table.error(path, row, f"tokens must be a list of strings, found {shown(tokens)}")
+    return tokens
+
+
+def _row_tags(table: _Table, row: int, path: Path) -> list[str]:
+    """A row's tags as strings: strings as they are, integers through the tag names (in range)."""
+    tags = table.tags[row - 1]
+    kinds = set(map(type, tags)) if isinstance(tags, list) else {type(tags), list}
+    if kinds <= {str}:
+        return tags
+    if kinds != {int}:
+        raise table.error(path, row, f"tags must be a list of strings or of integers, found {shown(tags)}")
+    names = table.names
+    if names is None:
+        raise InputError("the tags are integers but no ClassLabel names them: pass tag_names", path=path)
+    bad = next((t for t in tags if not 0 <= t < len(names)), None)
+    if bad is not None:
+        raise table.error(
+            path, row, f"tag index {bad} is not one of the {len(names)} tag names (0 to {len(names) - 1})"
+        )
+    return [names[t] for t in tags]
+
+
+def _row_id(table: _Table, row: int, seen: dict[str, int], path: Path) -> str:
+    """The row's id (its number when there is no id column); a repeated id raises, as in every reader."""
+    if table.ids is None:
+        return str(row)
+    raw = table.ids[row - 1]
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise table.error(path, row, f"id must be a string or an integer, found {shown(raw)}")
+    doc_id = str(raw)
+    if doc_id in seen:
+        raise table.error(path, row, f"duplicate id {doc_id!r} (row {seen[doc_id]} has it too): ids must be unique")
+    seen[doc_id] = row
+    return doc_id
+
+
+def _decode(table: _Table, options: ReadOptions, path: Path) -> _Decoded:
+    rows = range(1, len(table.tokens) + 1)
+    tags = [_row_tags(table, row, path) for row in rows]
+    for tag in {t for row_tags in tags for t in row_tags}:
+        if has_surrogate(tag):
+            raise InputError(f"tag {shown(tag)} holds a lone surrogate, which is no character", path=path)
     scheme = detect_scheme(tags) if options.scheme == "auto" else options.scheme
     out = _Decoded([], scheme)
-    for row, (toks, row_tags, doc_id) in enumerate(zip(tokens, tags, ids, strict=True), 1):
+    seen: dict[str, int] = {}
+    for row, row_tags in zip(rows, tags, strict=True):
+        toks = _row_tokens(table, row, path)
         if len(toks) != len(row_tags):
-            raise InputError(f"row {row}: {len(toks)} tokens but {len(row_tags)} tags", path=path)
+            raise table.error(path, row, f"{len(toks)} tokens but {len(row_tags)} tags")
         try:
             chunks = tags_to_chunks(row_tags, scheme=scheme, repair=options.repair)
         except TagError as err:
-            raise InputError(f"row {row}, token {err.position + 1}: {err}", path=path) from None
+            raise table.error(path, row, f"token {err.position + 1}: {err}") from None
         text, offsets = _offsets(toks)
+        if has_surrogate(text):
+            raise table.error(path, row, "a token holds a lone surrogate, which is no character: fix the data")
         spans = [Span(offsets[a][0], offsets[b - 1][1], label) for a, b, label in chunks.chunks]
         out.empty += sum(s.start == s.end for s in spans)
         kept = tuple(s for s in spans if s.start < s.end)
-        out.documents.append(Document(str(doc_id), text, kept, offsets, {"row": row}))
+        doc_id = _row_id(table, row, seen, path)
+        meta = {"row": row} if table.lines is None else {"row": row, "line": table.lines[row - 1]}
+        out.documents.append(Document(doc_id, text, kept, offsets, meta))
         out.repairs += chunks.repairs
     return out
 
@@ -191,11 +326,13 @@ class HfDatasetsFormat:
 
     def read(self, path: Path, options: ReadOptions) -> Corpus:
         """Read the chosen split; one Document per row."""
-        datasets = _import_datasets()
-        with _quiet(datasets):
-            dataset = _load(path, options, datasets)
-            tokens, tags, ids = _columns(dataset, options, path)
-        decoded = _decode(tokens, tags, ids, options, path)
+        if path.suffix.lower() in (".json", ".jsonl") and not path.is_dir():
+            table = _json_table(path, options)
+        else:
+            datasets = _import_datasets()
+            with _quiet(datasets):
+                table = _dataset_table(_load(path, options, datasets), options, path)
+        decoded = _decode(table, options, path)
         notes = (f"{decoded.empty} entities made only of empty tokens were skipped",) if decoded.empty else ()
         return Corpus(tuple(decoded.documents), self.name, decoded.scheme, decoded.repairs, notes)
 

@@ -120,3 +120,51 @@ def test_sniff_recognises_ann_txt_with_partner_and_directories(tmp_path: Path) -
     assert FORMAT.sniff(tmp_path / "corpus", "")
     (tmp_path / "plain.txt").write_text("just text", encoding="utf-8")
     assert not FORMAT.sniff(tmp_path / "plain.txt", "just text")
+
+
+# --- hardening ------------------------------------------------------------------------------
+
+
+def test_a_byte_order_mark_opening_the_ann_is_not_part_of_the_first_line(tmp_path: Path) -> None:
+    ann = pair(tmp_path, "d", TEXT, "\ufeff" + ANN)
+    assert FORMAT.read(ann, ReadOptions()).documents[0].spans == (
+        Span(0, 10, "Person"),
+        Span(*PARIS, "Location"),
+    )
+
+
+def test_cr_only_ann_lines_are_lines(tmp_path: Path) -> None:
+    ann = pair(tmp_path, "d", TEXT, f"T1\tPerson 0 10\tÉmile Zola\rT2\tLocation {PARIS[0]} {PARIS[1]}\tParis\r")
+    assert len(FORMAT.read(ann, ReadOptions()).documents[0].spans) == 2
+
+
+def test_an_ann_that_is_a_directory_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "d.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "d.ann").mkdir()
+    with pytest.raises(InputError, match="is a directory, expected a file") as info:
+        FORMAT.read(tmp_path / "d.txt", ReadOptions())
+    assert info.value.path == str(tmp_path / "d.ann")
+
+
+@pytest.mark.parametrize(
+    ("ann", "message"),
+    [
+        (" T1\tPerson 0 10\tÉmile Zola\n", "unknown annotation line"),
+        ("Zola\n", "unknown annotation line"),
+        ("T1\tPerson 0 " + "1" * 30 + "\tx\n", "malformed text-bound annotation"),
+    ],
+    ids=["indented", "prose", "huge-offset"],
+)
+def test_a_line_that_is_no_annotation_is_an_error_not_skipped(tmp_path: Path, ann: str, message: str) -> None:
+    path = pair(tmp_path, "bad", TEXT, "R1\tLives Arg1:T1 Arg2:T2\n*\tEquiv T1 T2\n\n" + ann)
+    with pytest.raises(InputError, match=message) as info:
+        FORMAT.read(path, ReadOptions())
+    assert (info.value.path, info.value.line) == (str(path), 4)
+
+
+def test_a_utf16_ann_says_so_and_nul_text_is_still_text(tmp_path: Path) -> None:
+    ann = pair(tmp_path, "d", "a\x00b\x00c\x00d\x00e\x00", "")
+    assert FORMAT.read(ann, ReadOptions()).documents[0].text == "a\x00b\x00c\x00d\x00e\x00"  # a .txt is data
+    ann.write_bytes("T1\tX 0 1\ta\n".encode("utf-16"))
+    with pytest.raises(InputError, match="UTF-16"):
+        FORMAT.read(ann, ReadOptions())

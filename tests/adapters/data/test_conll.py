@@ -306,3 +306,88 @@ def test_conll_to_jsonl_and_back_keeps_spans(tmp_path: Path) -> None:
     write_documents(docs, tmp_path / "x.jsonl")
     back = read_corpus(tmp_path / "x.jsonl").documents
     assert [(d.text, d.spans) for d in back] == [(d.text, d.spans) for d in docs]
+
+
+# --- hardening: malformed tags, line ends, labels CoNLL cannot write --------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "tag"),
+    [
+        ("John\tB-\nSmith\tO\n", 1, "B-"),
+        ("John\tI-\nSmith\tI-\n", 1, "I-"),
+        ("John\tX-PER\nSmith\tO\n", 1, "X-PER"),
+        ("John\tB-PER\nSmith\tB-\n", 2, "B-"),
+        ("John\tB-PER\n\nSmith\tX-PER\n", 3, "X-PER"),
+    ],
+    ids=["only-b", "only-i", "only-x", "b-beside-valid", "x-beside-valid"],
+)
+def test_a_malformed_tag_is_an_error_alone_or_beside_valid_tags(
+    tmp_path: Path, content: str, line: int, tag: str
+) -> None:
+    with pytest.raises(InputError, match=f"malformed tag {tag!r}") as info:
+        read(tmp_path, content)
+    assert info.value.line == line
+    assert "reads as" not in str(info.value)  # malformed in every scheme: no hint to change it
+
+
+@pytest.mark.parametrize("scheme", ["IO", "IOB2"])
+def test_a_malformed_tag_is_an_error_under_a_named_scheme_too(tmp_path: Path, scheme: str) -> None:
+    with pytest.raises(InputError, match="malformed tag 'X-PER'"):
+        read(tmp_path, "John\tX-PER\n", scheme=scheme)
+
+
+def test_cr_only_line_ends_split_lines_and_sentences(tmp_path: Path) -> None:
+    lf = "John\tB-PER\nSmith\tI-PER\n\nParis\tB-LOC\n"
+    expected = [(d.text, d.spans, d.tokens) for d in read(tmp_path, lf).documents]
+    assert len(expected) == 2
+    cr = tmp_path / "cr.conll"
+    cr.write_bytes(lf.replace("\n", "\r").encode())
+    corpus = FORMAT.read(cr, ReadOptions())
+    assert [(d.text, d.spans, d.tokens) for d in corpus.documents] == expected
+    with pytest.raises(InputError) as info:
+        FORMAT.read(_written(tmp_path, "John\tB-PER\rSmith\n"), ReadOptions())
+    assert info.value.line == 2
+
+
+def _written(tmp_path: Path, content: str) -> Path:
+    path = tmp_path / "raw.conll"
+    path.write_bytes(content.encode())
+    return path
+
+
+@pytest.mark.parametrize("label", ["A,B", "A\tB", "A\nB"])
+def test_write_refuses_a_label_that_would_read_back_otherwise(tmp_path: Path, label: str) -> None:
+    with pytest.raises(InputError, match="CoNLL cannot write it"):
+        FORMAT.write([Document("d", "Paris", (Span(0, 5, label),))], tmp_path / "out.conll")
+    assert not (tmp_path / "out.conll").exists()
+
+
+def test_a_utf16_file_says_so(tmp_path: Path) -> None:
+    for data in ("John\tB-PER\n".encode("utf-16"), "John\tB-PER\nSmith\tI-PER\n".encode("utf-16-le")):
+        path = _written(tmp_path, "")
+        path.write_bytes(data)
+        with pytest.raises(InputError, match="the file is UTF-16, not UTF-8: save it as UTF-8"):
+            FORMAT.read(path, ReadOptions())
+
+
+def test_write_keeps_a_first_token_that_starts_with_u_feff(tmp_path: Path) -> None:
+    doc = Document("d", "\ufeffx y", (Span(0, 2, "PER"),))
+    FORMAT.write([doc], tmp_path / "out.conll")
+    (back,) = FORMAT.read(tmp_path / "out.conll", ReadOptions()).documents
+    assert (back.text, back.spans) == (doc.text, doc.spans)
+
+
+@pytest.mark.parametrize("name", ["out.conll", "out.jsonl"])
+def test_writing_no_documents_is_an_error_not_a_file_nerbench_refuses(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InputError, match="no documents to write"):
+        write_documents([], tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_a_directory_whose_files_give_one_id_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.conll").write_text(conll("John/B-PER"), encoding="utf-8")
+    (tmp_path / "a.txt").write_text(conll("Paris/B-LOC"), encoding="utf-8")
+    with pytest.raises(InputError, match="two files give the document id 'a-1'") as info:
+        FORMAT.read(tmp_path, ReadOptions())
+    assert info.value.path == str(tmp_path)

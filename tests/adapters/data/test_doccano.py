@@ -89,3 +89,26 @@ def test_empty_and_non_utf8_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not UTF-8") as info:
         FORMAT.read(bad, ReadOptions())
     assert (info.value.path, info.value.line) == (str(bad), 1)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({"text": "John", "label": [], "spans": [{"start": 0, "end": 4, "label": "P"}]}, "--format jsonl"),
+        ({"text": "John"}, "found none of them"),
+        ({"text": "John", "label": [], "entities": []}, "found 'label' and 'entities' both"),
+        ({"text": "John", "label": [[0, 4, "  "]]}, "empty or blank label"),
+        ({"text": "John", "label": [[0, 4, ""]]}, "empty or blank label"),
+        ({"text": "John", "label": "PER"}, "must be a list"),
+        (
+            {"text": "John", "entities": [{"label": "P", "start_offset": 0, "end_offset": 4, "type": "X"}]},
+            "unknown key",
+        ),
+    ],
+)
+def test_spans_doccano_does_not_hold_are_errors_not_dropped(tmp_path: Path, line: object, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"text": "ok", "label": []}) + "\n" + json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message) as info:
+        FORMAT.read(path, ReadOptions())
+    assert (info.value.path, info.value.line) == (str(path), 2)

@@ -121,3 +121,129 @@ def test_missing_datasets_names_the_extra(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(builtins, "__import__", no_datasets)
     with pytest.raises(MissingExtraError, match=r"nerbench\[hf-datasets\]"):
         read(tmp_path / "x.parquet")
+
+
+# --- hardening ------------------------------------------------------------------------------
+
+
+def write_rows(path: Path, *rows: dict[str, Any]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("tag", ["B-", "I-", "X-PER"])
+def test_malformed_string_tags_are_errors_alone_or_beside_valid_ones(tmp_path: Path, tag: str) -> None:
+    alone = write_rows(tmp_path / "a.jsonl", {"tokens": ["John", "ran"], "ner_tags": [tag, "O"]})
+    with pytest.raises(InputError, match=f"row 1: token 1: malformed tag {tag!r}"):
+        read(alone)
+    beside = write_rows(
+        tmp_path / "b.jsonl",
+        {"tokens": ["Oslo"], "ner_tags": ["B-LOC"]},
+        {"tokens": ["John"], "ner_tags": [tag]},
+    )
+    with pytest.raises(InputError, match=f"malformed tag {tag!r}") as info:
+        read(beside)
+    assert info.value.line == 2
+
+
+def test_malformed_class_label_names_are_errors(tmp_path: Path) -> None:
+    dataset({"tokens": [["John"]], "ner_tags": [[1]]}, names=["O", "X-PER"]).to_parquet(str(tmp_path / "t.parquet"))
+    with pytest.raises(InputError, match="row 1: token 1: malformed tag 'X-PER'"):
+        read(tmp_path / "t.parquet")
+
+
+def test_duplicate_ids_are_refused_with_both_rows(tmp_path: Path) -> None:
+    rows = {"id": ["a", "b", "a"], "tokens": [["x"], ["y"], ["z"]], "ner_tags": [[0], [0], [0]]}
+    dataset(rows).save_to_disk(str(tmp_path / "ds"))
+    with pytest.raises(InputError, match="row 3: duplicate id 'a' \\(row 1 has it too\\): ids must be unique"):
+        read(tmp_path / "ds")
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"tokens": "John", "ner_tags": ["O"]}, "tokens must be a list of strings"),
+        ({"tokens": ["John", 5], "ner_tags": ["O", "O"]}, "tokens must be a list of strings"),
+        ({"tokens": ["John"], "ner_tags": "O"}, "tags must be a list of strings or of integers"),
+        ({"tokens": ["John"], "ner_tags": [None]}, "tags must be a list"),
+        ({"tokens": ["John"], "ner_tags": [True]}, "tags must be a list"),
+        ({"tokens": ["John", "x"], "ner_tags": ["O", 1]}, "tags must be a list"),
+        ({"tokens": ["John"], "ner_tags": [-1]}, "tag index -1 is not one of the 3 tag names"),
+        ({"tokens": ["John"], "ner_tags": [3]}, "tag index 3 is not one of the 3 tag names"),
+        ({"id": [1], "tokens": ["John"], "ner_tags": ["O"]}, "id must be a string or an integer"),
+        ({"tokens": ["Jo\ud800hn"], "ner_tags": ["O"]}, "lone surrogate"),
+    ],
+)
+def test_rows_of_the_wrong_shape_name_the_row_and_line(tmp_path: Path, row: dict[str, Any], message: str) -> None:
+    first = {"id": "ok"} if "id" in row else {}
+    path = write_rows(tmp_path / "rows.jsonl", {**first, "tokens": ["ok"], "ner_tags": ["O"]}, row)
+    with pytest.raises(InputError, match=message) as info:
+        read(path, extra={"tag_names": "O,B-LOC,I-LOC"})
+    assert (info.value.path, info.value.line) == (str(path), 2)
+    assert str(info.value).count("\n") == 0
+
+
+def test_a_json_array_of_rows_reads_like_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "rows.json"
+    path.write_text(
+        json.dumps([{"id": 7, "tokens": ["New", "York"], "ner_tags": ["B-LOC", "I-LOC"]}]), encoding="utf-8"
+    )
+    (doc,) = read(path).documents
+    assert (doc.id, doc.spans) == ("7", (Span(0, 8, "LOC"),))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("e.parquet", b"", "cannot read this parquet file"),
+        ("c.parquet", b"PAR1 garbage PAR1", "cannot read this parquet file"),
+    ],
+)
+def test_a_corrupt_or_empty_parquet_file_is_one_error(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(InputError, match=message) as info:
+        read(tmp_path / name)
+    assert info.value.path == str(tmp_path / name) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("state", ["", "{", "{}", '{"_data_files": 3}'])
+def test_a_corrupt_save_to_disk_directory_is_one_error(tmp_path: Path, state: str) -> None:
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "dataset_info.json").write_text("", encoding="utf-8")
+    if state:
+        (folder / "state.json").write_text(state, encoding="utf-8")
+    with pytest.raises(InputError, match="cannot load this save_to_disk directory") as info:
+        read(folder)
+    assert info.value.path == str(folder) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("typo", ["data/tset.parquet", "rows.jsonl", "/no/such/dir/ds", "{here}/missing/ds", "a/b/c"])
+def test_a_local_path_that_does_not_exist_never_asks_the_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typo: str
+) -> None:
+    def no_network(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the hub was asked about a local path")
+
+    monkeypatch.setattr(datasets, "get_dataset_split_names", no_network)
+    monkeypatch.setattr(datasets, "load_dataset", no_network)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here").mkdir()
+    path = Path(typo.replace("{here}", "here"))
+    with pytest.raises(InputError, match="no such file") as info:
+        read(path)
+    assert info.value.path == str(path)
+
+
+def test_a_hub_name_still_goes_to_the_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = []
+
+    def offline(name: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(name)
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(datasets, "get_dataset_split_names", offline)
+    for name in ("conll2003", "owner/some-name"):
+        with pytest.raises(InputError, match="no hub dataset by this name \\(ConnectionError: offline\\)"):
+            read(Path(name))
+    assert asked == ["conll2003", "owner/some-name"]

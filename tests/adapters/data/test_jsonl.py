@@ -152,3 +152,87 @@ def test_sniff_tells_generic_jsonl_from_doccano(tmp_path: Path) -> None:
     assert not FORMAT.sniff(long_doccano, head)  # the keys after a long text are read too
     long_jsonl = write_lines(tmp_path, {"text": "a" * 9000, "spans": []}, name="long2.jsonl")
     assert FORMAT.sniff(long_jsonl, long_jsonl.read_text(encoding="utf-8")[:8192])
+
+
+# --- hardening: only the documented keys hold spans; limits on what a line may hold ------------
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({"text": "John", "label": "PER"}, "key 'label' holds no spans"),
+        ({"text": "John", "labels": [[0, 4, "PER"]]}, "--format doccano"),
+        ({"text": "John", "label": [[0, 4, "PER"]], "spans": []}, "key 'label' holds no spans"),
+        ({"text": "John", "ents": [{"start": 0, "end": 4, "label": "PER"}]}, "rename 'ents' to 'spans'"),
+        ({"text": "John", "annotations": []}, "--format labelstudio"),
+        ({"text": "John", "ner_tags": ["B-PER"]}, "--format hf"),
+        ({"text": "John", "spans": 0}, "'spans' must be a list of {start, end, label}, found a number"),
+        ({"text": "John", "spans": None}, "'spans' must be a list .* found null"),
+        ({"text": "John", "spans": {"start": 0, "end": 4, "label": "PER"}}, "found an object"),
+        ({"text": "John", "entities": "PER"}, "'entities' must be a list .* found a string"),
+        ({"text": "John", "entities": [{"start_offset": 0, "end_offset": 4, "label": "PER"}]}, "--format doccano"),
+        ({"text": "John", "spans": [{"start": 0, "end": 4, "label": "X", "labels": ["Y"]}]}, "unknown key"),
+        ({"text": "John", "spans": [{"start": 0, "end": 4, "label": "X", "native_label": 3}]}, "label must be a str"),
+        ({"text": "John", "spans": [{"start": 0, "end": 4, "label": " "}]}, "empty or blank label"),
+        ({"text": "John", "spans": [{"start": 0, "end": 4, "label": "PER "}]}, "begins or ends with whitespace"),
+        ({"text": "John", "meta": "news"}, "'meta' must be an object, found a string"),
+        ({"text": "John", "answer": "acept"}, "'answer' must be one of accept, reject, ignore"),
+        ({"text": "John", "id": None}, "id must be a string or an integer"),
+    ],
+)
+def test_spans_under_another_key_or_of_another_type_are_errors(tmp_path: Path, line: object, message: str) -> None:
+    path = write_lines(tmp_path, {"text": "ok"}, line)
+    with pytest.raises(InputError, match=message) as info:
+        read(path)
+    assert (info.value.path, info.value.line) == (str(path), 2)
+
+
+def test_a_prodigy_task_label_beside_spans_and_prodigy_span_extras_are_read(tmp_path: Path) -> None:
+    span = {"start": 0, "end": 4, "label": "PER", "token_start": 0, "token_end": 0, "score": 0.9, "source": "m"}
+    path = write_lines(tmp_path, {"text": "John", "label": "PER", "spans": [span], "answer": "accept"})
+    assert read(path).documents[0].spans == (Span(0, 4, "PER"),)
+
+
+def test_invalid_predictions_must_be_a_list_of_objects(tmp_path: Path) -> None:
+    path = write_lines(tmp_path, {"text": "John", "spans": [], "invalid": "x"})
+    assert read(path).documents[0].spans == ()  # only prediction files read "invalid"
+    with pytest.raises(InputError, match="'invalid' must be a list"):
+        read(path, predictions=True)
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        ('{"text": "a\\ud800"}', 1, "lone surrogate \\(U\\+D800\\)"),
+        ('{"text": "a", "meta": {"\\udc00": 1}}', 1, "lone surrogate"),
+        ('{"text": "a"}\n' + "[" * 100_000, 2, "nested deeper than 100 levels"),
+        ('{"text": "a", "meta": ' + "[" * 150 + "]" * 150 + "}", 1, "nested deeper than 100 levels"),
+        ('{"text": "ab", "entities": [[0, ' + "1" * 5000 + ', "X"]]}', 1, "thousands of digits"),
+        ('{"text": "a"} {"text": "b"}', 1, "extra data"),
+    ],
+    ids=["surrogate-text", "surrogate-key", "deep", "deep-but-balanced", "huge-number", "two-objects"],
+)
+def test_json_limits_are_one_error_naming_the_line(tmp_path: Path, content: str, line: int, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message) as info:
+        read(path)
+    assert (info.value.path, info.value.line) == (str(path), line)
+
+
+def test_a_surrogate_pair_escape_is_one_character(tmp_path: Path) -> None:
+    path = tmp_path / "ok.jsonl"
+    path.write_text('{"text": "\\ud83d\\ude00 x", "entities": [[0, 1, "EMOJI"]]}\n', encoding="utf-8")
+    assert read(path).documents[0].span_text(Span(0, 1, "EMOJI")) == "😀"
+
+
+def test_cr_line_ends_and_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "a"}\r{"text": "b"}\r\n{"text": "c"}')
+    assert [(d.id, d.text) for d in read(path).documents] == [("1", "a"), ("2", "b"), ("3", "c")]
+
+
+def test_writer_refuses_two_documents_with_one_id(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="two documents have the id 'x'"):
+        FORMAT.write([Document("x", "a"), Document("x", "b")], tmp_path / "out.jsonl")
+    assert not (tmp_path / "out.jsonl").exists()

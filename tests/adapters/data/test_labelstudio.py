@@ -154,3 +154,124 @@ def test_an_empty_array_is_an_empty_corpus(tmp_path: Path) -> None:
 def test_sniff_wants_an_array_of_tasks() -> None:
     assert FORMAT.sniff(Path("e.json"), '[{"id": 1, "data": {"text": "a"}, "annotations": []}]')
     assert not FORMAT.sniff(Path("e.json"), '{"text": "a", "spans": []}')
+
+
+# --- hardening: results of another type, trailing data, limits ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("annotation", "message"),
+    [
+        ({"result": {"type": "labels", "value": {"start": 0, "end": 1, "labels": ["X"]}}}, "found an object"),
+        ({"result": "PER"}, "'result' must be a list, found a string"),
+        ({"id": 3}, "'result' must be a list, found none"),
+        ({"result": ["PER"]}, "a result must be an object with a 'type' string"),
+        ({"result": [{"value": {"start": 0, "end": 1, "labels": ["X"]}}]}, "with a 'type' string"),
+        ({"result": [{"type": "labels", "value": {"start": 0, "end": 1, "labels": [" "]}}]}, "blank label"),
+    ],
+)
+def test_a_result_that_is_not_a_list_of_typed_objects_is_an_error(
+    tmp_path: Path, annotation: dict[str, Any], message: str
+) -> None:
+    path = write(tmp_path, [task(1, "ok"), {"id": 2, "data": {"text": TEXT}, "annotations": [annotation]}], None)
+    with pytest.raises(InputError, match=message) as info:
+        FORMAT.read(path, ReadOptions())
+    assert info.value.path == str(path) and info.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("task_value", "message"),
+    [
+        ({"data": {"text": "a"}, "annotations": {"result": []}}, "'annotations' must be a list, found an object"),
+        ({"data": {"text": "a"}, "annotations": ["x"]}, "an annotation must be an object"),
+        ({"data": {"text": 5}, "annotations": []}, "task data 'text' must be a string, found a number"),
+    ],
+)
+def test_annotations_and_data_of_another_type_are_errors(tmp_path: Path, task_value: Any, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        FORMAT.read(write(tmp_path, [task_value]), ReadOptions())
+
+
+@pytest.mark.parametrize("tail", ["x", "]", "[]", '{"id": 2}', ", {}"])
+def test_anything_but_whitespace_after_the_array_is_an_error(tmp_path: Path, tail: str) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([task(1, "a")]) + "\n\n" + tail, encoding="utf-8")
+    with pytest.raises(InputError, match="extra data after the array") as info:
+        FORMAT.read(path, ReadOptions())
+    assert info.value.line == 3
+
+
+def test_deep_nesting_and_lone_surrogates_name_the_task(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text("[\n" + json.dumps(task(1, "a")) + ",\n" + "[" * 50_000, encoding="utf-8")
+    with pytest.raises(InputError, match="nested deeper than 100 levels") as info:
+        FORMAT.read(path, ReadOptions())
+    assert info.value.line == 3
+    path.write_text('[\n{"id": 1, "data": {"text": "a\\udc00"}, "annotations": []}\n]', encoding="utf-8")
+    with pytest.raises(InputError, match="lone surrogate") as info:
+        FORMAT.read(path, ReadOptions())
+    assert info.value.line == 2
+
+
+# --- JSON-MIN -------------------------------------------------------------------------------
+
+
+def record(task_id: int, text: str, *regions: tuple[int, int, str], annotation_id: int | None = 1) -> dict[str, Any]:
+    """A JSON-MIN record as Label Studio writes it: data keys, id, regions under the control's name."""
+    out: dict[str, Any] = {"text": text, "id": task_id}
+    if regions:
+        out["label"] = [{"start": a, "end": b, "text": text[a:b], "labels": [label]} for a, b, label in regions]
+    out.update(annotator=1, annotation_id=annotation_id, created_at="2024-05-01T10:00:00Z", lead_time=3.5)
+    return out
+
+
+def test_reads_json_min_records(tmp_path: Path) -> None:
+    records = [
+        record(5, TEXT, (*ORSTED, "ORG"), (0, 6, "LOC")),
+        record(5, TEXT, (0, 6, "PER"), annotation_id=2),  # an older annotation of the same task
+        record(6, "no entities"),
+        {"text": "never annotated", "id": 7, "annotator": None, "annotation_id": None, "lead_time": None},
+    ]
+    path = write(tmp_path, records)
+    assert FORMAT.sniff(path, path.read_text(encoding="utf-8")[:8192])
+    corpus = FORMAT.read(path, ReadOptions())
+    assert [(d.id, d.spans) for d in corpus.documents] == [
+        ("5", (Span(0, 6, "LOC"), Span(*ORSTED, "ORG"))),
+        ("6", ()),
+    ]
+    assert corpus.notes == (
+        "1 tasks without a (non-cancelled) annotation were skipped",
+        "1 further annotations of a task were skipped (its first record is gold)",
+    )
+
+
+def test_json_min_reads_every_labels_control_and_counts_other_region_types(tmp_path: Path) -> None:
+    rec = record(1, TEXT, (0, 6, "LOC"))
+    rec["ner2"] = [{"start": ORSTED[0], "end": ORSTED[1], "labels": ["ORG"]}]
+    rec["html"] = [{"start": "/p[1]", "end": "/p[1]", "startOffset": 0, "endOffset": 1, "hypertextlabels": ["X"]}]
+    rec["tags"] = ["news"]  # data, not regions
+    corpus = FORMAT.read(write(tmp_path, [rec]), ReadOptions())
+    assert corpus.documents[0].spans == (Span(0, 6, "LOC"), Span(*ORSTED, "ORG"))
+    assert corpus.notes == ("results of type hypertextlabels were ignored (only 'labels' is read)",)
+
+
+def test_json_min_text_key_surface_check_and_shapes_not_mixed(tmp_path: Path) -> None:
+    rec = record(1, TEXT, (0, 6, "LOC"))
+    rec["body"] = rec.pop("text")
+    assert FORMAT.read(write(tmp_path, [rec]), ReadOptions(extra={"text_key": "body"})).documents[0].text == TEXT
+    bad = record(1, TEXT, (0, 5, "LOC"))
+    bad["label"][0]["text"] = "Kraków"
+    with pytest.raises(InputError, match="says its text is 'Kraków'"):
+        FORMAT.read(write(tmp_path, [bad]), ReadOptions())
+    with pytest.raises(InputError, match="the first task is in the JSON-MIN shape, this one in JSON"):
+        FORMAT.read(write(tmp_path, [record(1, "a"), task(2, "b")]), ReadOptions())
+    with pytest.raises(InputError, match="needs 'start', 'end' and 'labels'"):
+        FORMAT.read(write(tmp_path, [{"text": "a", "label": [{"start": 0, "labels": ["X"]}]}]), ReadOptions())
+
+
+def test_sniff_recognises_json_min_even_after_a_long_text(tmp_path: Path) -> None:
+    long = record(1, "a" * 20_000 + " Paris", (20_001, 20_006, "LOC"))
+    path = write(tmp_path, [long])
+    assert FORMAT.sniff(path, path.read_text(encoding="utf-8")[:8192])
+    assert not FORMAT.sniff(Path("x.json"), '[{"text": "a", "spans": []}]')
+    assert not FORMAT.sniff(Path("x.json"), "[1, 2]")

@@ -119,6 +119,31 @@ SAMPLES: dict[str, Callable[[Path], Path]] = {
     "jsonl (entities)": _text("gold.json", json.dumps({"text": "Paris is nice.", "entities": [[0, 5, "LOC"]]}) + "\n"),
     "labelstudio": _text("export.json", json.dumps(LABEL_STUDIO, indent=2)),
     "labelstudio (one line)": _text("export.json", json.dumps(LABEL_STUDIO)),
+    "labelstudio (JSON-MIN)": _text(
+        "min.json",
+        json.dumps(
+            [
+                {
+                    "text": "Paris is nice.",
+                    "id": 1,
+                    "label": [{"start": 0, "end": 5, "text": "Paris", "labels": ["LOC"]}],
+                    "annotator": 1,
+                    "annotation_id": 1,
+                    "lead_time": 2.0,
+                }
+            ],
+            indent=2,
+        ),
+    ),
+    "jsonl (byte-order mark)": _text(
+        "gold.jsonl",
+        "\ufeff" + json.dumps({"text": "Paris is nice.", "spans": [{"start": 0, "end": 5, "label": "LOC"}]}),
+    ),
+    "labelstudio (byte-order mark)": _text("export.json", "\ufeff" + json.dumps(LABEL_STUDIO)),
+    "conll (first line over 8 KB, no final line break)": _text(
+        "gold.txt", "Paris\t" + "NNP" * 3000 + "\tB-LOC\nis\tx\tO\nnice\tx\tO\n.\tx\tO"
+    ),
+    "conll (CR line ends)": _text("gold.conll", "Paris\tB-LOC\ris\tO\rnice\tO\r.\tO\r"),
     "spacy": _spacy,
 }
 
@@ -142,3 +167,23 @@ def test_auto_detection_of_an_unknown_file_names_the_formats(tmp_path: Path) -> 
     path.write_text("# just some notes\n\nnothing to read here\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"cannot tell the format.*labelstudio"):
         detect_format(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("gold.conll", "Paris\tB-LOC\n".encode("utf-16"), "the file is UTF-16, not UTF-8: save it as UTF-8"),
+        ("gold.jsonl", '{"text": "Paris"}\n'.encode("utf-16-be"), "the file is UTF-16, not UTF-8"),
+        ("gold.json", "[]".encode("utf-32"), "the file is UTF-32, not UTF-8"),
+        ("gold.conll", b"", "file is empty"),
+        ("gold.jsonl", b"\n \n\t\n", "file is empty"),
+        ("gold.txt", b"\xef\xbb\xbf\n", "file is empty"),
+    ],
+    ids=["utf16-bom", "utf16-be-no-bom", "utf32", "empty", "blank", "bom-only"],
+)
+def test_auto_detection_says_why_a_file_cannot_be_read(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as info:
+        read_corpus(path)
+    assert info.value.path == str(path)
