@@ -21,7 +21,7 @@ from rich.table import Table
 from nerbench import __version__
 from nerbench.adapters.data import formats, read_corpus, write_documents
 from nerbench.errors import InputError, NerbenchError
-from nerbench.evaluation import evaluate_files, label_mismatch
+from nerbench.evaluation import Views, evaluate_files, label_mismatch
 from nerbench.harness.store import DEFAULT_STORE
 from nerbench.labels import load_label_map
 
@@ -96,6 +96,21 @@ def score(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    buckets: Annotated[
+        bool, typer.Option("--buckets", help="Also break F1 down by span and document attributes (where it fails).")
+    ] = False,
+    train: Annotated[
+        Path | None, typer.Option(help="A train split: adds the seen / unseen buckets (with --buckets).")
+    ] = None,
+    min_overlap: Annotated[
+        float, typer.Option(help="Relaxed matching: the overlap a same-label boundary error needs (0 to 1).")
+    ] = 0.5,
+    overlap: Annotated[
+        str, typer.Option(help="What --min-overlap is a share of: gold (the gold span) or iou.")
+    ] = "gold",
+    min_overlap_label: Annotated[
+        list[str] | None, typer.Option(help="LABEL=X: a label's own --min-overlap, repeatable.")
+    ] = None,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap resamples for the F1 confidence interval (0: none).")
     ] = 1000,
@@ -109,6 +124,7 @@ def score(
     labels = frozenset(x.strip() for x in schema.split(",") if x.strip()) if schema is not None else None
     if labels is not None and not labels:
         raise InputError("--schema: give the labels, comma-separated, e.g. --schema PER,ORG,LOC")
+    views = _views(min_overlap, overlap, min_overlap_label or [], buckets, train)
     evaluation = evaluate_files(
         gold,
         pred,
@@ -116,6 +132,7 @@ def score(
         pred_format=pred_format or format,
         label_map=load_label_map(label_map) if label_map else None,
         schema=labels,
+        views=views,
         bootstrap=bootstrap,
         seed=seed,
         scheme=scheme,
@@ -132,6 +149,31 @@ def score(
         sys.stdout.write(json.dumps(metrics, ensure_ascii=False) + "\n")
         return
     _print_scores(metrics)
+    if buckets:
+        from nerbench.cli_views import print_buckets
+
+        print_buckets(out, evaluation.buckets)
+
+
+def _views(min_overlap: float, measure: str, by_label: list[str], buckets: bool, train: Path | None) -> Views:
+    """The score command's extra views, every value checked."""
+    if not 0 <= min_overlap <= 1:
+        raise InputError(f"--min-overlap must be a share from 0 to 1, got {min_overlap!r}")
+    if measure not in ("gold", "iou"):
+        raise InputError(f"--overlap must be gold or iou, got {measure!r}")
+    overrides = {}
+    for item in by_label:
+        label, sep, value = item.partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = -1.0
+        if not sep or not label.strip() or not 0 <= share <= 1:
+            raise InputError(f"--min-overlap-label {item!r}: write LABEL=X with X from 0 to 1, e.g. DATE=0.8")
+        overrides[label.strip()] = share
+    if train is not None and not train.exists():
+        raise InputError("train file not found", path=train)
+    return Views(min_overlap, measure, overrides, buckets, train)
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -159,6 +201,12 @@ def _print_scores(metrics: dict[str, Any]) -> None:
         f"schema error rate {_fmt(metrics['schema_error_rate'])}   "
         f"boundary error rate {_fmt(metrics['boundary_error_rate'])}   repairs {metrics['repairs']}"
     )
+    relaxed = metrics.get("relaxed")
+    if relaxed:
+        out.print(
+            f"relaxed F1 {_fmt(relaxed['f1'])} (a same-label boundary error covering >= {relaxed['min_overlap']:g} "
+            f"of {'the gold span' if relaxed['measure'] == 'gold' else 'the union'} counts as correct)"
+        )
     semeval = Table(title="SemEval-2013 views", title_justify="left")
     for column in ("view", "COR", "INC", "PAR", "MIS", "SPU", "P", "R", "F1"):
         semeval.add_column(column, justify="right")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from nerbench.adapters.models import adapter_class, adapter_names
+from nerbench.buckets import ATTRIBUTES, MIN_SUPPORT, Bucket
 from nerbench.errors import NerbenchError
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
@@ -89,6 +90,30 @@ def print_summary(console: Console, cells: Sequence[CellResult]) -> None:
                 console.print(
                     f"{c.model} × {dataset}: {c.status}: {c.reason}", style="red", markup=False, soft_wrap=True
                 )
+
+
+def print_buckets(console: Console, buckets: Sequence[Bucket]) -> None:
+    """One table per attribute: each bucket's gold and predicted support, P, R, F1 and its CI; thin ones marked."""
+    by_attribute: dict[str, list[Bucket]] = {}
+    for b in buckets:
+        by_attribute.setdefault(b.attribute, []).append(b)
+    for attribute, rows in by_attribute.items():
+        name = ATTRIBUTES[attribute][0]
+        note = f" ({rows[0].note})" if rows[0].note else ""
+        table = Table(title=f"{name}{note}", title_justify="left")
+        for column in ("bucket", "gold", "predicted", "precision", "recall", "F1", "95% CI", ""):
+            table.add_column(column, justify="right")
+        for b in rows:
+            ci = f"{b.f1_ci[0]:.3f}–{b.f1_ci[1]:.3f}" if b.f1_ci else "—"
+            mark = f"under {MIN_SUPPORT} gold spans" if b.thin else ""
+            table.add_row(b.value, str(b.gold), str(b.predicted), _f(b.precision), _f(b.recall), _f(b.f1), ci, mark)
+        console.print(table)
+    if buckets and not any(b.attribute == "seen" for b in buckets):
+        console.print("no seen / unseen buckets: give --train FILE (the train split) to have them", style="yellow")
+
+
+def _f(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 def describe_adapters() -> list[dict[str, str]]:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nerbench.adapters.data import Corpus, read_corpus
+from nerbench.buckets import Bucket, compute_buckets
 from nerbench.errors import InputError
 from nerbench.labels import LabelMap, fitting_maps, outside
-from nerbench.scoring import SCORER_VERSION, Score, bootstrap_ci, score
+from nerbench.scoring import SCORER_VERSION, Score, SemEvalCounts, bootstrap_ci, score
+from nerbench.train_overlap import entity_keys
 from nerbench.types import Document, Span
+from nerbench.views import Relaxed, label_semeval, relaxed_view
 
 
 def pair_predictions(
@@ -63,18 +66,6 @@ def _float(value: Any) -> float | None:
 
 
 @dataclass(frozen=True)
-class LabelMetrics:
-    """Strict scores of one label: seqeval's per-type row, with its counts."""
-
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    support: int
-    predicted: int
-    correct: int
-
-
-@dataclass(frozen=True)
 class ViewMetrics:
     """One SemEval-2013 view (strict, exact, partial, type) with nervaluate's counts."""
 
@@ -86,6 +77,59 @@ class ViewMetrics:
     precision: float | None
     recall: float | None
     f1: float | None
+
+    @classmethod
+    def of(cls, v: SemEvalCounts) -> ViewMetrics:
+        return cls(v.correct, v.incorrect, v.partial, v.missed, v.spurious, v.precision, v.recall, v.f1)
+
+
+@dataclass(frozen=True)
+class LabelMetrics:
+    """Strict scores of one label: seqeval's per-type row, with its counts, its F1 CI and its SemEval views."""
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    support: int
+    predicted: int
+    correct: int
+    f1_ci: tuple[float, float] | None = None
+    semeval: Mapping[str, ViewMetrics] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support,
+            "predicted": self.predicted, "correct": self.correct, "f1_ci": list(self.f1_ci) if self.f1_ci else None,
+            "semeval": {view: asdict(v) for view, v in self.semeval.items()},
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LabelMetrics:
+        ci = data.get("f1_ci")
+        return cls(
+            _float(data.get("precision")), _float(data.get("recall")), _float(data.get("f1")),
+            int(data.get("support") or 0), int(data.get("predicted") or 0), int(data.get("correct") or 0),
+            (float(ci[0]), float(ci[1])) if ci else None,
+            {str(k): ViewMetrics(**v) for k, v in (data.get("semeval") or {}).items()},
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RelaxedMetrics:
+    """Relaxed matching beside strict: a same-label prediction overlapping its gold span enough is correct."""
+
+    min_overlap: float
+    measure: str
+    by_label: Mapping[str, float]
+    correct: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+
+    @classmethod
+    def of(cls, view: Relaxed) -> RelaxedMetrics:
+        return cls(view.min_overlap, view.measure, dict(view.by_label), view.correct, view.precision, view.recall,
+                   view.f1)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -109,6 +153,7 @@ class Metrics:
     repairs: int
     documents: int
     scorer_version: int = SCORER_VERSION
+    relaxed: RelaxedMetrics | None = None
 
     @property
     def raw_predictions(self) -> int:
@@ -117,23 +162,34 @@ class Metrics:
 
     @classmethod
     def from_score(
-        cls, result: Score, *, f1_ci: tuple[float, float] | None = None, repairs: int = 0, documents: int | None = None
+        cls,
+        result: Score,
+        *,
+        f1_ci: tuple[float, float] | None = None,
+        repairs: int = 0,
+        documents: int | None = None,
+        label_cis: Mapping[str, tuple[float, float] | None] | None = None,
+        relaxed: Relaxed | None = None,
     ) -> Metrics:
+        """The metrics of a score; ``label_cis`` (each label's F1 CI, from its label bucket) and ``relaxed``
+        (the relaxed-matching view) where they were computed."""
         c = result.counts
         macro = result.macro
+        views = label_semeval(result)
         return cls(
             precision=c.precision, recall=c.recall, f1=c.f1, f1_ci=f1_ci,
             macro_precision=macro["precision"], macro_recall=macro["recall"], macro_f1=macro["f1"],
             per_label={
-                label: LabelMetrics(s.precision, s.recall, s.f1, s.gold, s.predicted, s.correct)
+                label: LabelMetrics(
+                    s.precision, s.recall, s.f1, s.gold, s.predicted, s.correct, (label_cis or {}).get(label),
+                    {view: ViewMetrics.of(v) for view, v in views.get(label, {}).items()},
+                )
                 for label, s in result.per_label.items()
             },
+            relaxed=RelaxedMetrics.of(relaxed) if relaxed is not None else None,
             counts=c.as_dict(), schema_error_rate=c.schema_error_rate, boundary_error_rate=c.boundary_error_rate,
             invalid_rate=c.invalid_rate, gold_breakdown=c.gold_breakdown(),
-            semeval={
-                view: ViewMetrics(v.correct, v.incorrect, v.partial, v.missed, v.spurious, v.precision, v.recall, v.f1)
-                for view, v in result.semeval().items()
-            },
+            semeval={view: ViewMetrics.of(v) for view, v in result.semeval().items()},
             repairs=repairs, documents=len(result.per_doc) if documents is None else documents,
         )  # fmt: skip
 
@@ -145,7 +201,7 @@ class Metrics:
                 "f1_ci": list(self.f1_ci) if self.f1_ci else None,
             },
             "macro": {"precision": self.macro_precision, "recall": self.macro_recall, "f1": self.macro_f1},
-            "per_label": {label: asdict(s) for label, s in self.per_label.items()},
+            "per_label": {label: s.to_json() for label, s in self.per_label.items()},
             "counts": dict(self.counts),
             "schema_error_rate": self.schema_error_rate,
             "boundary_error_rate": self.boundary_error_rate,
@@ -155,6 +211,7 @@ class Metrics:
             "repairs": self.repairs,
             "documents": self.documents,
             "scorer_version": self.scorer_version,
+            "relaxed": asdict(self.relaxed) if self.relaxed else None,
         }  # fmt: skip
 
     @classmethod
@@ -166,7 +223,7 @@ class Metrics:
             f1_ci=(float(ci[0]), float(ci[1])) if ci else None,
             macro_precision=_float(macro.get("precision")), macro_recall=_float(macro.get("recall")),
             macro_f1=_float(macro.get("f1")),
-            per_label={str(k): LabelMetrics(**v) for k, v in (data.get("per_label") or {}).items()},
+            per_label={str(k): LabelMetrics.from_json(v) for k, v in (data.get("per_label") or {}).items()},
             counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
             schema_error_rate=_float(data.get("schema_error_rate")),
             boundary_error_rate=_float(data.get("boundary_error_rate")),
@@ -175,12 +232,25 @@ class Metrics:
             semeval={str(k): ViewMetrics(**v) for k, v in (data.get("semeval") or {}).items()},
             repairs=int(data.get("repairs") or 0), documents=int(data.get("documents") or 0),
             scorer_version=int(data.get("scorer_version") or SCORER_VERSION),
+            relaxed=RelaxedMetrics(**data["relaxed"]) if data.get("relaxed") else None,
         )  # fmt: skip
 
 
 @dataclass(frozen=True)
+class Views:
+    """The views ``nerbench score`` adds beside strict: relaxed matching, and (``buckets``) where it fails."""
+
+    min_overlap: float = 0.5
+    measure: str = "gold"
+    by_label: Mapping[str, float] = field(default_factory=dict)
+    buckets: bool = False
+    train: Path | None = None  # a train split (any readable format), for the seen / unseen buckets
+    train_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Evaluation:
-    """A scored prediction file: the score, its CI, and what the readers repaired."""
+    """A scored prediction file: the score, its CI, its views, and what the readers repaired."""
 
     gold: Corpus
     predicted: Corpus
@@ -188,6 +258,8 @@ class Evaluation:
     f1_ci: tuple[float, float] | None
     schema: frozenset[str] = frozenset()
     label_map: LabelMap | None = None
+    buckets: tuple[Bucket, ...] = ()
+    relaxed: Relaxed | None = None
 
     @property
     def repairs(self) -> int:
@@ -195,10 +267,17 @@ class Evaluation:
 
     @property
     def metrics(self) -> Metrics:
-        return Metrics.from_score(self.score, f1_ci=self.f1_ci, repairs=self.repairs)
+        label_cis = {b.value: b.f1_ci for b in self.buckets if b.attribute == "label"}
+        return Metrics.from_score(
+            self.score, f1_ci=self.f1_ci, repairs=self.repairs, label_cis=label_cis, relaxed=self.relaxed
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return self.metrics.to_json()
+        """``score --json``'s object; with buckets, ``buckets`` is the list of them (see README)."""
+        data = self.metrics.to_json()
+        if any(b.attribute != "label" for b in self.buckets):
+            data["buckets"] = [b.to_json() for b in self.buckets]
+        return data
 
 
 def evaluate_files(
@@ -211,9 +290,12 @@ def evaluate_files(
     schema: frozenset[str] | None = None,
     bootstrap: int = 1000,
     seed: int = 0,
+    views: Views | None = None,
     **read_options: Any,
 ) -> Evaluation:
-    """Read a gold file and a prediction file (any two formats over the same texts) and score them."""
+    """Read a gold file and a prediction file (any two formats over the same texts) and score them, with
+    relaxed matching beside strict, per-label CIs, and (``views.buckets``) every bucket."""
+    views = views or Views()
     gold = read_corpus(gold_path, format=gold_format, **read_options)
     predicted = read_corpus(pred_path, format=pred_format, **{**read_options, "overlaps": "allow", "predictions": True})
     spans = pair_predictions(gold.documents, predicted.documents, pred_path=Path(pred_path))
@@ -222,7 +304,17 @@ def evaluate_files(
         schema |= label_map.targets() if label_map is not None else frozenset()
     result = score(gold.documents, spans, label_map=label_map, schema=schema)
     ci = bootstrap_ci(result, resamples=bootstrap, seed=seed) if bootstrap > 0 else None
-    return Evaluation(gold, predicted, result, ci, schema, label_map)
+    train = None
+    if views.train is not None:
+        train = entity_keys(read_corpus(views.train, **{**read_options, **views.train_options}).documents)
+    buckets = compute_buckets(
+        gold.documents, spans, result, train=train, train_split=str(views.train or ""), resamples=bootstrap,
+        seed=seed, only=None if views.buckets else ("label",),
+    )  # fmt: skip
+    relaxed = relaxed_view(
+        gold.documents, spans, result, min_overlap=views.min_overlap, measure=views.measure, by_label=views.by_label
+    )
+    return Evaluation(gold, predicted, result, ci, schema, label_map, buckets, relaxed)
 
 
 def label_mismatch(evaluation: Evaluation, *, share: float = 0.5) -> str | None:

@@ -37,7 +37,7 @@ from nerbench.types import Document, Span
 SCORER_VERSION = 1
 __all__ = [
     "COUNT_NAMES", "SCORER_VERSION", "Counts", "Instance", "LabelScore", "MatchClass", "PairedComparison",
-    "Score", "SemEvalCounts", "bootstrap_ci", "paired_bootstrap", "score",
+    "Score", "SemEvalCounts", "bootstrap_ci", "paired_bootstrap", "score", "semeval_views",
 ]  # fmt: skip
 
 
@@ -200,21 +200,33 @@ class Score:
         return {name: sum(getattr(s, name) or 0.0 for s in rows) / len(rows) for name in ("precision", "recall", "f1")}
 
     def semeval(self) -> dict[str, SemEvalCounts]:
-        """The strict, exact, partial and type views, derived from the one-to-one matching.
+        """The strict, exact, partial and type views, derived from the one-to-one matching."""
+        return semeval_views(self.counts)
 
-        Invalid and out-of-schema predictions count as spurious in every view.
-        """
-        c = self.counts
-        spu = c.spurious + c.invalid + c.out_of_schema
-        bnd = c.boundary_error + c.label_boundary_error
-        return {
-            "strict": SemEvalCounts(c.correct, c.label_error + bnd, 0, c.missed, spu, False),
-            "exact": SemEvalCounts(c.correct + c.label_error, bnd, 0, c.missed, spu, False),
-            "partial": SemEvalCounts(c.correct + c.label_error, 0, bnd, c.missed, spu, True),
-            "type": SemEvalCounts(
-                c.correct + c.boundary_error, c.label_error + c.label_boundary_error, 0, c.missed, spu, True
-            ),
-        }
+    def by_document(self) -> Iterator[list[Instance]]:
+        """The instance records grouped by document, in document order (a document may have none)."""
+        grouped: dict[str, list[Instance]] = {}
+        for doc_id, group in itertools.groupby(self.instances, key=itemgetter(0)):
+            grouped.setdefault(doc_id, []).extend(group)
+        for doc_id in self.doc_ids:
+            yield grouped.pop(doc_id, [])
+
+
+def semeval_views(c: Counts) -> dict[str, SemEvalCounts]:
+    """The strict, exact, partial and type views of one set of counts (all spans, or one label's).
+
+    Invalid and out-of-schema predictions count as spurious in every view.
+    """
+    spu = c.spurious + c.invalid + c.out_of_schema
+    bnd = c.boundary_error + c.label_boundary_error
+    return {
+        "strict": SemEvalCounts(c.correct, c.label_error + bnd, 0, c.missed, spu, False),
+        "exact": SemEvalCounts(c.correct + c.label_error, bnd, 0, c.missed, spu, False),
+        "partial": SemEvalCounts(c.correct + c.label_error, 0, bnd, c.missed, spu, True),
+        "type": SemEvalCounts(
+            c.correct + c.boundary_error, c.label_error + c.label_boundary_error, 0, c.missed, spu, True
+        ),
+    }
 
 
 def score(

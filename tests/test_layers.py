@@ -23,6 +23,8 @@ LAYERS: list[tuple[str, int]] = [
     ("nerbench.scoring", 2),
     ("nerbench.matching", 2),
     ("nerbench.train_overlap", 2),
+    ("nerbench.buckets", 2),
+    ("nerbench.views", 2),
     ("nerbench.evaluation", 3),
     ("nerbench.harness", 4),
     ("nerbench.reports", 5),

@@ -48,4 +48,5 @@ def test_the_notebook_runs_on_a_quickstart_run(tmp_path: Path) -> None:
     text = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs)
     assert "crf" in text and "delta_f1" in text and "COR" in text
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 2, "the charts must render when the notebook is executed"
+    assert len(images) >= 3, "the charts must render when the notebook is executed"
+    assert "entity length (words)" in text and "unseen" in text  # the bucket breakdown

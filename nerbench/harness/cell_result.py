@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from nerbench.buckets import Bucket
 from nerbench.evaluation import Metrics
 
 RESULT_VERSION = 2  # bump when the JSON form changes; from_json reads this version and 1
@@ -24,7 +25,10 @@ STATUSES = (DONE, FAILED, SCHEMA_MISMATCH)
 def _known(cls: type, data: Mapping[str, Any] | None) -> dict[str, Any]:
     """The entries of ``data`` that are fields of dataclass ``cls`` (older or newer JSON reads cleanly)."""
     names = {f.name for f in fields(cls)}
-    return {k: v for k, v in (data or {}).items() if k in names}
+    known = {k: v for k, v in (data or {}).items() if k in names}
+    if isinstance(known.get("f1_ci"), list):
+        known["f1_ci"] = tuple(known["f1_ci"])
+    return known
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class CellResult:
     failures: Failures = field(default_factory=Failures)
     stability: Stability | None = None
     train_overlap: TrainOverlap | None = None
+    buckets: tuple[Bucket, ...] = ()  # where the model fails: F1 by span and document attribute
     cached: bool = False
     labels: tuple[str, ...] = ()  # the model's native labels
     describe: Mapping[str, str] = field(default_factory=dict)
@@ -166,6 +171,7 @@ class CellResult:
         data["labels"] = list(self.labels)
         data["describe"] = dict(self.describe)
         data["usage"] = dict(self.usage)
+        data["buckets"] = [b.to_json() for b in self.buckets]
         return data
 
     @classmethod
@@ -190,6 +196,7 @@ class CellResult:
             train_overlap=(
                 TrainOverlap(**_known(TrainOverlap, data["train_overlap"])) if data.get("train_overlap") else None
             ),
+            buckets=tuple(Bucket(**_known(Bucket, b)) for b in data.get("buckets") or ()),
             cached=bool(data.get("cached")), labels=tuple(data.get("labels") or ()),
             describe={str(k): str(v) for k, v in (data.get("describe") or {}).items()},
             version=int(data.get("version") or 1),

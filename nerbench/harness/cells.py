@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from nerbench.buckets import compute_buckets
 from nerbench.evaluation import Metrics
 from nerbench.harness.cell_result import (
     DONE,
@@ -39,6 +40,7 @@ from nerbench.harness.worker_client import WorkerError
 from nerbench.labels import LabelMap, fitting_maps, outside
 from nerbench.scoring import Score, bootstrap_ci, score
 from nerbench.types import Span
+from nerbench.views import relaxed_view
 
 MISMATCH_SHARE = 0.5  # more than this share of predictions outside the dataset's labels: a schema mismatch
 
@@ -53,6 +55,8 @@ class CellInputs:
     perf: Mapping[str, Any]
     cached: bool
     train_overlap: TrainOverlap | None = None
+    train_keys: frozenset[tuple[str, str]] | None = None  # (surface, label) of the train split's entities
+    train_split: str = ""  # the dataset whose train split they come from
 
 
 def stored_spans(dataset: LoadedDataset, key: str, store: Store) -> tuple[list[list[Span]], dict[str, str]]:
@@ -93,7 +97,16 @@ def cell_result(store: Store, suite: Suite, cell: CellInputs) -> tuple[CellResul
     result = score(dataset.documents, spans, label_map=label_map, schema=schema)
     settings = suite.settings
     ci = bootstrap_ci(result, resamples=settings.bootstrap, seed=settings.seed) if settings.bootstrap else None
-    metrics = Metrics.from_score(result, f1_ci=ci, repairs=dataset.corpus.repairs)
+    buckets = compute_buckets(
+        dataset.documents, spans, result, train=cell.train_keys, train_split=cell.train_split,
+        resamples=settings.bootstrap, seed=settings.seed,
+    )  # fmt: skip
+    relaxed = relaxed_view(
+        dataset.documents, spans, result, min_overlap=settings.min_overlap, measure=settings.overlap_measure,
+        by_label=settings.min_overlap_by_label,
+    )  # fmt: skip
+    label_cis = {b.value: b.f1_ci for b in buckets if b.attribute == "label"}
+    metrics = Metrics.from_score(result, f1_ci=ci, repairs=dataset.corpus.repairs, label_cis=label_cis, relaxed=relaxed)
     n_docs, n_chars = len(dataset.documents), sum(len(d.text) for d in dataset.documents)
     docs, chars, seconds = store.batch_totals(cell.key)
     failures = Failures(len(failed), n_docs, next(iter(failed.values()), None))
@@ -119,7 +132,7 @@ def cell_result(store: Store, suite: Suite, cell: CellInputs) -> tuple[CellResul
         memory=Memory(memory.get("peak_rss_mb"), memory.get("peak_gpu_mb")),
         cost=cell_cost(suite, model, perf, seconds=seconds, docs=n_docs, chars=n_chars),
         usage=dict(perf.get("usage") or {}), failures=failures,
-        stability=Stability(**stability) if stability else None, train_overlap=cell.train_overlap,
+        stability=Stability(**stability) if stability else None, train_overlap=cell.train_overlap, buckets=buckets,
         cached=cell.cached, labels=tuple(perf.get("labels") or ()),
         describe={str(k): str(v) for k, v in (perf.get("describe") or {}).items()},
     )  # fmt: skip

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from nerbench.buckets import ATTRIBUTES
 from nerbench.errors import InputError
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
@@ -252,6 +253,7 @@ class Results:
     per_label: pd.DataFrame
     runs: pd.DataFrame
     result: RunResult
+    buckets: pd.DataFrame  # one row per model x dataset x attribute x bucket: where each model fails
 
 
 def frames(result: RunResult, runs: Sequence[Mapping[str, Any]]) -> Results:
@@ -267,7 +269,32 @@ def frames(result: RunResult, runs: Sequence[Mapping[str, Any]]) -> Results:
     run_rows = pd.DataFrame(
         [{k: r.get(k) for k in ("id", "suite", "created_at", "finished_at", "status", "out_dir")} for r in runs]
     )
-    return Results(result.run.id, cells, pd.DataFrame(labels, columns=label_columns), run_rows, result)
+    per_label = pd.DataFrame(labels, columns=label_columns)
+    return Results(result.run.id, cells, per_label, run_rows, result, bucket_frame(result))
+
+
+BUCKET_COLUMNS = [
+    "model", "dataset", "attribute", "attribute_name", "kind", "bucket", "gold", "predicted", "correct", "documents",
+    "precision", "recall", "f1", "f1_ci_low", "f1_ci_high", "thin", "note",
+]  # fmt: skip
+
+
+def bucket_frame(result: RunResult) -> pd.DataFrame:
+    """Every bucket of every cell that is a result, tidy: one row per model, dataset, attribute and bucket."""
+    rows = []
+    for c in result.cells:
+        if not c.ranked:
+            continue
+        for b in c.buckets:
+            name, kind = ATTRIBUTES[b.attribute]
+            ci = b.f1_ci or (None, None)
+            rows.append({
+                "model": c.model, "dataset": c.dataset, "attribute": b.attribute, "attribute_name": name,
+                "kind": kind, "bucket": b.value, "gold": b.gold, "predicted": b.predicted, "correct": b.correct,
+                "documents": b.documents, "precision": b.precision, "recall": b.recall, "f1": b.f1,
+                "f1_ci_low": ci[0], "f1_ci_high": ci[1], "thin": b.thin, "note": b.note,
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=BUCKET_COLUMNS)
 
 
 def load_results(source: str | Path = DEFAULT_STORE, run: str = "latest") -> Results:

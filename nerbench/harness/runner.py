@@ -322,8 +322,13 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
         ctx.store.complete_prediction_set(key, perf)
     else:
         perf = existing["perf"] if existing else {}
-    overlap = _train_overlap(ctx, model, dataset) if session.info.get("trains") or perf.get("fit_s") else None
-    cell, result = cell_result(ctx.store, ctx.suite, CellInputs(model, dataset, key, perf, cached, overlap))
+    trains = bool(session.info.get("trains") or perf.get("fit_s"))
+    split, keys = _train_split(ctx, model, dataset, trains)
+    overlap = None
+    if trains and keys is not None:
+        overlap = TrainOverlap(split, *seen_in_train(dataset.documents, keys))
+    inputs = CellInputs(model, dataset, key, perf, cached, overlap, keys, split)
+    cell, result = cell_result(ctx.store, ctx.suite, inputs)
     if not cached and cell.cost is not None and cell.cost.basis != "compute":
         ctx.spent_usd += cell.cost.spent_usd
     stored = {**cell.to_json(), "details": details(result)}
@@ -331,17 +336,19 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
 
 
-def _train_overlap(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset) -> TrainOverlap | None:
-    """For a model that trains: how many of the test entities its train split already holds."""
-    split = model.train or dataset.spec.name
+def _train_split(
+    ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, trains: bool
+) -> tuple[str, frozenset[tuple[str, str]] | None]:
+    """The train split "seen" refers to, and its entities: the one a model that trains learned from, else the
+    dataset's own; none where there is no such split."""
+    split = (model.train or dataset.spec.name) if trains else dataset.spec.name
     spec = next((d.spec for d in ctx.datasets if d.spec.name == split), None)
     if spec is None or spec.train is None:
-        return None
+        return split, None
     if split not in ctx.train_keys:
         ref = spec.train
         ctx.train_keys[split] = entity_keys(read_corpus(ref.path, format=ref.format, **ref.options).documents)
-    seen, total = seen_in_train(dataset.documents, ctx.train_keys[split])
-    return TrainOverlap(split, seen, total)
+    return split, ctx.train_keys[split]
 
 
 def _inputs(model: ModelSpec, docs: Sequence[Document]) -> list[dict[str, Any]]:

@@ -91,6 +91,9 @@ class Settings:
     instance_usd_per_hour: float = 0.0
     gpu_usd_per_hour: float = 0.0
     max_failed_share: float = 0.5  # a cell with more of its documents failed is ``failed``, not a result
+    min_overlap: float = 0.5  # relaxed matching: the overlap a boundary error needs to count as correct
+    overlap_measure: str = "gold"  # what min_overlap is a share of: the gold span ("gold") or the union ("iou")
+    min_overlap_by_label: Mapping[str, float] = field(default_factory=dict)  # per-label min_overlap
 
 
 @dataclass(frozen=True)
@@ -377,6 +380,9 @@ def _settings(value: Any, where: _Where) -> Settings:
     for key, item in value.items():
         if key not in known:
             raise where.error(f"unknown setting {key!r}: use one of {', '.join(known)}", value, key)
+        if key in _OVERLAP_SETTINGS:
+            kwargs[key] = _overlap_setting(key, item, where, value)
+            continue
         kind: type[float] | type[int] = float if isinstance(known[key].default, float) else int
         if not isinstance(item, int | float) or isinstance(item, bool) or (kind is int and not isinstance(item, int)):
             raise where.error(f"setting {key!r} must be a number, got {item!r}", value, key)
@@ -385,4 +391,26 @@ def _settings(value: Any, where: _Where) -> Settings:
         kwargs[key] = kind(item)
     if kwargs.get("batch_size", 1) < 1 or kwargs.get("stability_passes", 1) < 1:
         raise where.error("batch_size and stability_passes must be at least 1", value)
+    if kwargs.get("min_overlap", 0.5) > 1 or kwargs.get("max_failed_share", 0.5) > 1:
+        raise where.error("min_overlap and max_failed_share are shares: at most 1", value)
     return Settings(**kwargs)
+
+
+_OVERLAP_SETTINGS = ("overlap_measure", "min_overlap_by_label")
+
+
+def _overlap_setting(key: str, item: Any, where: _Where, node: Any) -> Any:
+    """``overlap_measure: gold|iou``; ``min_overlap_by_label: {LABEL: share}``."""
+    if key == "overlap_measure":
+        if item not in ("gold", "iou"):
+            raise where.error(f"setting 'overlap_measure' must be gold or iou, got {item!r}", node, key)
+        return item
+    ok = isinstance(item, dict) and all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+        for k, v in item.items()
+    )
+    if not ok:
+        raise where.error(
+            "setting 'min_overlap_by_label' must map labels to shares from 0 to 1, e.g. {DATE: 0.8}", node, key
+        )
+    return {str(k): float(v) for k, v in item.items()}

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from nerbench.harness import metric_info
-from nerbench.reports import pick
+from nerbench.reports import failures, pick
 from nerbench.reports.charts import board_charts
 from nerbench.reports.compare import Change
 from nerbench.reports.examples import CLASS_NAMES, examples
@@ -61,6 +61,18 @@ def _board_context(report: Report, board: Board) -> dict[str, Any]:
         "examples": {r.model: examples(report, r.model, board.dataset) for r in board.ranked},
         "columns": columns,
         "ncolumns": len(columns) + sum(1 for m in columns if m.interval),
+        **_failures_context(board),
+    }
+
+
+def _failures_context(board: Board) -> dict[str, Any]:
+    """The "Where models fail" section: the bucket chart, the gap sentences, relaxed matching, per-label depth."""
+    chart = failures.bucket_chart(board)
+    return {
+        "bucket_chart": Markup(chart) if chart else None,
+        "gap_sentences": [failures.sentence(g) for g in failures.gaps(board)],
+        "seen_note": failures.seen_note(board),
+        "relaxed": [(r, r.cell.metrics.relaxed) for r in board.ranked if r.cell.metrics and r.cell.metrics.relaxed],
     }
 
 

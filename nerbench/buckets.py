@@ -1,0 +1,305 @@
+"""Where a model fails: strict F1 broken down by attributes of spans and documents (ExplainaBoard's buckets).
+
+Computed once, from the scorer's own matching decisions (pure; no re-matching):
+
+- **span attributes**, each span's own: length in words (1, 2, 3, 4+), length in characters (equal-frequency
+  buckets of the gold lengths), capitalisation (all caps, title case, lower case, mixed / other), label,
+  seen vs unseen (its surface form occurs with the same label as an entity of a train split; only when
+  there is one), position (first sentence of the document, or the rest). A bucket's recall counts the gold
+  spans with the attribute; its precision counts the valid, in-schema predictions with the attribute,
+  computed on the prediction's own text, so a spurious prediction lands in the bucket it claims;
+- **document attributes**: length in words and entity density (equal-frequency buckets that never split
+  ties), and whether the text is all caps (a headline). A document bucket is the strict F1 of its documents.
+
+Every bucket keeps integer counts per document (correct, predicted, gold): its F1 and a percentile bootstrap
+CI over documents are derived from them, all buckets in one matrix product per batch of resamples. A bucket
+with fewer than ``min_support`` gold spans is marked ``thin``, never hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from nerbench.matching import MatchClass
+from nerbench.scoring import Score
+from nerbench.types import Document, Span
+
+MIN_SUPPORT = 10
+WORDS = ("1", "2", "3", "4+")
+CAPS = ("all caps", "title case", "lower case", "mixed / other")
+# attribute key -> (shown name, span or document attribute)
+ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "span_words": ("entity length (words)", "span"),
+    "span_chars": ("entity length (characters)", "span"),
+    "capitalisation": ("capitalisation", "span"),
+    "label": ("label", "span"),
+    "seen": ("seen in training", "span"),
+    "position": ("position", "span"),
+    "doc_words": ("document length (words)", "document"),
+    "density": ("entities per 100 words", "document"),
+    "doc_caps": ("document in all caps", "document"),
+}
+_GOLD_SIDE = frozenset({MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE, MatchClass.MIS})
+_PRED_SIDE = frozenset({MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE, MatchClass.SPU})
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One attribute value: its counts, F1 and CI, and whether its support is too thin for a verdict."""
+
+    attribute: str  # a key of ATTRIBUTES
+    value: str
+    correct: int
+    predicted: int
+    gold: int
+    documents: int  # documents holding a gold span or prediction of the bucket (span) or in it (document)
+    f1_ci: tuple[float, float] | None = None
+    thin: bool = False
+    note: str = ""  # e.g. whose train split "seen" refers to
+
+    @property
+    def precision(self) -> float | None:
+        return self.correct / self.predicted if self.predicted else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.correct / self.gold if self.gold else None
+
+    @property
+    def f1(self) -> float | None:
+        total = self.predicted + self.gold
+        return 2 * self.correct / total if total else None
+
+    def to_json(self) -> dict[str, object]:
+        """Its counts, CI and marks, with the derived precision, recall and F1."""
+        return {
+            **asdict(self), "f1_ci": list(self.f1_ci) if self.f1_ci else None,
+            "precision": self.precision, "recall": self.recall, "f1": self.f1,
+        }  # fmt: skip
+
+
+def capitalisation(text: str) -> str:
+    """``all caps``, ``title case``, ``lower case`` or ``mixed / other`` (no letters: other)."""
+    if not any(ch.isalpha() for ch in text):
+        return CAPS[3]
+    if text.isupper():
+        return CAPS[0]
+    if text.islower():
+        return CAPS[2]
+    words = [w for w in text.split() if any(ch.isalpha() for ch in w)]
+    if words and all(next(ch for ch in w if ch.isalpha()).isupper() for w in words):
+        return CAPS[1]
+    return CAPS[3]
+
+
+def word_bucket(text: str) -> str:
+    n = len(text.split())
+    return WORDS[min(max(n, 1), 4) - 1]
+
+
+def equal_frequency(values: Sequence[int], k: int) -> list[int]:
+    """Upper bounds of at most ``k`` buckets holding about equal shares of ``values``, never splitting ties:
+    a bucket is ``(previous bound, bound]`` and the last is open above."""
+    ordered = sorted(values)
+    bounds: list[int] = []
+    for q in range(1, k):
+        if not ordered:
+            break
+        cut = ordered[max(0, round(q * len(ordered) / k) - 1)]
+        if (not bounds or cut > bounds[-1]) and cut < ordered[-1]:
+            bounds.append(cut)
+    return bounds
+
+
+def range_names(bounds: Sequence[int]) -> list[str]:
+    """``[3, 7]`` -> ``['≤3', '4–7', '≥8']`` (integer values)."""
+    if not bounds:
+        return ["all"]
+    names = [f"≤{bounds[0]}"]
+    names += [f"{lo + 1}–{hi}" if hi > lo + 1 else str(hi) for lo, hi in pairwise(bounds)]
+    return [*names, f"≥{bounds[-1] + 1}"]
+
+
+def in_range(value: int, bounds: Sequence[int], names: Sequence[str]) -> str:
+    return names[next((i for i, b in enumerate(bounds) if value <= b), len(bounds))]
+
+
+def first_sentence_end(text: str) -> int:
+    found = _SENTENCE_END.search(text)
+    return found.end() if found else len(text)
+
+
+class _Table:
+    """Per-document (correct, predicted, gold) counts of every bucket, filled one span at a time."""
+
+    def __init__(self, documents: int) -> None:
+        self.n = documents
+        self.index: dict[tuple[str, str], int] = {}
+        self.rows: list[np.ndarray] = []
+        self.members: Counter[tuple[str, str]] = Counter()  # documents in each document bucket
+
+    def add(self, key: tuple[str, str], doc: int, column: int, amount: int = 1) -> None:
+        slot = self.index.get(key)
+        if slot is None:
+            slot = self.index[key] = len(self.rows)
+            self.rows.append(np.zeros((self.n, 3), dtype=np.int64))
+        self.rows[slot][doc, column] += amount
+
+
+def bucket_ci(
+    tables: np.ndarray, resamples: int, seed: int, confidence: float = 0.95
+) -> list[tuple[float, float] | None]:
+    """Percentile bootstrap CIs of F1 for every bucket at once: ``tables`` is (documents, buckets, 3).
+
+    Each batch of resamples is a matrix of how often each document was drawn, times the counts.
+    """
+    n, k = tables.shape[0], tables.shape[1]
+    if resamples <= 0 or n == 0 or k == 0:
+        return [None] * k
+    rng = np.random.default_rng(seed)
+    flat = tables.reshape(n, 3 * k).astype(np.float64)
+    chunk = max(1, min(resamples, 20_000_000 // max(n, 1)))
+    f1s: list[np.ndarray] = []
+    done = 0
+    while done < resamples:
+        size = min(chunk, resamples - done)
+        draws = rng.integers(0, n, size=(size, n))
+        weights = np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
+        sums = (weights @ flat).reshape(size, k, 3)
+        den = sums[:, :, 1] + sums[:, :, 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1s.append(np.where(den > 0, 2 * sums[:, :, 0] / np.maximum(den, 1), np.nan))
+        done += size
+    stacked = np.concatenate(f1s)
+    tail = (1 - confidence) / 2 * 100
+    out: list[tuple[float, float] | None] = []
+    for j in range(k):
+        column = stacked[:, j]
+        if np.all(np.isnan(column)):
+            out.append(None)
+            continue
+        lo, hi = np.nanpercentile(column, [tail, 100 - tail])
+        out.append((float(lo), float(hi)))
+    return out
+
+
+SpanAttributes = Callable[[str, str, bool], dict[str, str]]
+
+
+def span_attributes(
+    char_bounds: Sequence[int], char_names: Sequence[str], train: frozenset[tuple[str, str]] | None
+) -> SpanAttributes:
+    """The attribute values of a span, from its own text, its label and whether it starts in the first sentence."""
+
+    def attributes(text: str, label: str, first_sentence: bool) -> dict[str, str]:
+        values = {
+            "span_words": word_bucket(text),
+            "span_chars": in_range(len(text), char_bounds, char_names),
+            "capitalisation": capitalisation(text),
+            "label": label,
+            "position": "first sentence" if first_sentence else "rest of the document",
+        }
+        if train is not None:
+            values["seen"] = "seen" if (text, label) in train else "unseen"
+        return values
+
+    return attributes
+
+
+def compute_buckets(
+    documents: Sequence[Document],
+    predictions: Sequence[Sequence[Span]],
+    result: Score,
+    *,
+    train: frozenset[tuple[str, str]] | None = None,
+    train_split: str = "",
+    min_support: int = MIN_SUPPORT,
+    resamples: int = 1000,
+    seed: int = 0,
+    only: Collection[str] | None = None,
+) -> tuple[Bucket, ...]:
+    """Every bucket of one prediction set, from the score's instance records (``predictions``: the raw spans
+    the score was computed from, so instance indices point into them). ``train``: (surface, label) of the
+    train split's entities, for the seen / unseen buckets; None leaves them out. ``only``: these attributes
+    (e.g. ``{"label"}`` for per-label CIs alone)."""
+    n = len(documents)
+    char_bounds = equal_frequency([s.end - s.start for d in documents for s in d.spans], 4)
+    char_names = range_names(char_bounds)
+    attributes = span_attributes(char_bounds, char_names, train)
+    table = _Table(n)
+    doc_words = [len(d.text.split()) for d in documents]
+    density = [round(100 * len(d.spans) / w) if w else 0 for d, w in zip(documents, doc_words, strict=True)]
+    word_bounds, density_bounds = equal_frequency(doc_words, 4), equal_frequency(density, 3)
+    word_names, density_names = range_names(word_bounds), range_names(density_bounds)
+    for i, (doc, raw, instances) in enumerate(zip(documents, predictions, result.by_document(), strict=True)):
+        first_end = first_sentence_end(doc.text)
+        for inst in instances:
+            if inst.gold_index is not None and inst.cls in _GOLD_SIDE:
+                g = doc.spans[inst.gold_index]
+                for key in attributes(doc.text[g.start : g.end], g.label, g.start < first_end).items():
+                    if only is not None and key[0] not in only:
+                        continue
+                    table.add(key, i, 2)
+                    if inst.cls is MatchClass.COR:
+                        table.add(key, i, 0)
+            if inst.pred_index is not None and inst.cls in _PRED_SIDE:
+                p = raw[inst.pred_index]
+                for key in attributes(doc.text[p.start : p.end], str(inst.pred_label), p.start < first_end).items():
+                    if only is None or key[0] in only:
+                        table.add(key, i, 1)
+        correct, predicted, gold = (int(x) for x in result.per_doc[i]) if len(result.per_doc) else (0, 0, 0)
+        caps = "all caps" if any(ch.isalpha() for ch in doc.text) and doc.text.isupper() else "not all caps"
+        for key in (
+            ("doc_words", in_range(doc_words[i], word_bounds, word_names)),
+            ("density", in_range(density[i], density_bounds, density_names)),
+            ("doc_caps", caps),
+        ):
+            if only is not None and key[0] not in only:
+                continue
+            for column, amount in enumerate((correct, predicted, gold)):
+                table.add(key, i, column, amount)
+            table.members[key] += 1
+    return _buckets(table, min_support, resamples, seed, train_split)
+
+
+_ORDER = {"span_words": list(WORDS), "capitalisation": list(CAPS), "seen": ["seen", "unseen"],
+          "position": ["first sentence", "rest of the document"], "doc_caps": ["not all caps", "all caps"]}  # fmt: skip
+
+
+def _sort_key(key: tuple[str, str]) -> tuple[int, int, str]:
+    attribute, value = key
+    order = _ORDER.get(attribute, [])
+    rank = order.index(value) if value in order else len(order)
+    if value.startswith("≤"):
+        rank = -1
+    elif value[:1].isdigit() and attribute not in _ORDER:
+        rank = int(re.match(r"\d+", value).group())  # type: ignore[union-attr]
+    elif value.startswith("≥"):
+        rank = 1 << 30
+    return list(ATTRIBUTES).index(attribute), rank, value
+
+
+def _buckets(table: _Table, min_support: int, resamples: int, seed: int, train_split: str) -> tuple[Bucket, ...]:
+    keys = sorted(table.index, key=_sort_key)
+    if not keys:
+        return ()
+    stacked = np.stack([table.rows[table.index[k]] for k in keys], axis=1)  # (documents, buckets, 3)
+    cis = bucket_ci(stacked, resamples, seed)
+    out = []
+    for j, (attribute, value) in enumerate(keys):
+        counts = stacked[:, j, :]
+        correct, predicted, gold = (int(x) for x in counts.sum(axis=0))
+        if ATTRIBUTES[attribute][1] == "document":
+            documents = table.members[(attribute, value)]
+        else:
+            documents = int(np.count_nonzero(counts[:, 1:].any(axis=1)))
+        note = f"train split of {train_split}" if attribute == "seen" and train_split else ""
+        out.append(Bucket(attribute, value, correct, predicted, gold, documents, cis[j], gold < min_support, note))
+    return tuple(out)
