@@ -31,8 +31,8 @@ from tests.reports.dom import Node, parse
 from tests.reports.test_browser import open_in_chromium
 
 HEADERS = ["model", "F1", "95% CI", "Precision", "Recall", "Schema errors", "Boundary errors", "Invalid spans",
-           "Failed docs", "p50 (ms)", "p95 (ms)", "Docs/s", "Load (s)", "Peak memory (MB)", "Cost per 1k docs (USD)",
-           "label map"]  # fmt: skip
+           "Failed docs", "p50 (ms)", "p95 (ms)", "Docs/s", "Words/s", "Load (s)", "Peak memory (MB)",
+           "Cost per 1k docs (USD)", "label map"]  # fmt: skip
 KINDS = {"crf": "trained on your data", "crf-8": "trained on your data", "rules-general": "rules",
          "rules-finance": "rules"}  # fmt: skip
 # --- the run and what its files say ------------------------------------------------------------------------
@@ -118,7 +118,8 @@ def _expected_row(c: dict[str, Any], tie: bool) -> list[str]:
         f"{c['model']} {KINDS[c['model']]}", num(f1) + (" ≈" if tie else ""), f"{num(lo)}–{num(hi)}",
         num(m["micro"]["precision"]), num(m["micro"]["recall"]), num(m["schema_error_rate"]),
         num(m["boundary_error_rate"]), num(m["invalid_rate"]), str(c["failures"]["failed_docs"]),
-        num(lat["p50_ms"], 1), num(lat["p95_ms"], 1), num(lat["docs_per_s"], 1), num(lat["load_s"], 2),
+        num(lat["p50_ms"], 1), num(lat["p95_ms"], 1), num(lat["docs_per_s"], 1), num(lat["words_per_s"], 0),
+        num(lat["load_s"], 2),
         num(c["memory"]["peak_rss_mb"], 0), num(c["cost"]["usd_per_1k_docs"], 4), "none",
     ]  # fmt: skip
 
@@ -188,13 +189,13 @@ _PROBE = """<script>
 }());
 </script>
 """
-CLICKS = [1, 1, 10, 10, 0, 0, 14, 14]  # F1, p95 ms, model, $ / 1k docs: each ascending, then descending
+CLICKS = [1, 1, 10, 10, 0, 0, 15, 15]  # F1, p95 ms, model, $ / 1k docs: each ascending, then descending
 
 
 def _sort_key(c: dict[str, Any], col: int) -> Any:
     if col == 0:
         return f"{c['model']} {KINDS[c['model']]}".lower()  # the cell's text: name and kind
-    return {1: c["metrics"]["micro"]["f1"], 10: c["latency"]["p95_ms"], 14: c["cost"]["usd_per_1k_docs"]}[col]
+    return {1: c["metrics"]["micro"]["f1"], 10: c["latency"]["p95_ms"], 15: c["cost"]["usd_per_1k_docs"]}[col]
 
 
 @dataclass(frozen=True)
