@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 
 from nerbench.matching import MatchClass
-from nerbench.scoring import Score
+from nerbench.scoring import Score, resample_sums
 from nerbench.types import Document, Span
 
 MIN_SUPPORT = 10
@@ -158,25 +158,17 @@ def bucket_ci(
 ) -> list[tuple[float, float] | None]:
     """Percentile bootstrap CIs of F1 for every bucket at once: ``tables`` is (documents, buckets, 3).
 
-    Each batch of resamples is a matrix of how often each document was drawn, times the counts.
+    Every bucket sees the same resamples (:func:`nerbench.scoring.resample_sums`).
     """
     n, k = tables.shape[0], tables.shape[1]
     if resamples <= 0 or n == 0 or k == 0:
         return [None] * k
-    rng = np.random.default_rng(seed)
-    flat = tables.reshape(n, 3 * k).astype(np.float64)
-    chunk = max(1, min(resamples, 20_000_000 // max(n, 1)))
     f1s: list[np.ndarray] = []
-    done = 0
-    while done < resamples:
-        size = min(chunk, resamples - done)
-        draws = rng.integers(0, n, size=(size, n))
-        weights = np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
-        sums = (weights @ flat).reshape(size, k, 3)
+    for flat in resample_sums(tables.reshape(n, 3 * k), resamples, seed):
+        sums = flat.reshape(-1, k, 3)
         den = sums[:, :, 1] + sums[:, :, 2]
         with np.errstate(invalid="ignore", divide="ignore"):
             f1s.append(np.where(den > 0, 2 * sums[:, :, 0] / np.maximum(den, 1), np.nan))
-        done += size
     stacked = np.concatenate(f1s)
     tail = (1 - confidence) / 2 * 100
     out: list[tuple[float, float] | None] = []

@@ -360,22 +360,54 @@ class PairedComparison:
         return self.p_value < alpha
 
 
-def _resample_f1(per_doc: Sequence[np.ndarray], resamples: int, seed: int) -> list[np.ndarray]:
-    """Micro F1 of each system on ``resamples`` document-level resamples (same draws for all)."""
-    n = len(per_doc[0])
+def _distinct_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of an integer table and how many documents share each one."""
+    if table.size and table.min() >= 0:
+        base = table.max(axis=0).astype(np.int64) + 1
+        if float(np.prod(base.astype(np.float64))) < 2**62:  # pack each row into one integer key
+            weights = np.cumprod(np.concatenate(([1], base[:-1]))).astype(np.int64)
+            _, first, counts = np.unique(table.astype(np.int64) @ weights, return_index=True, return_counts=True)
+            return table[first], counts
+    rows, counts = np.unique(table, axis=0, return_counts=True)
+    return rows, counts
+
+
+def resample_sums(table: np.ndarray, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Column sums of ``table`` (documents x counts) over document-level bootstrap resamples, in chunks.
+
+    Documents whose count rows are equal are interchangeable, so drawing n documents with replacement is
+    drawing how many land in each group of equal rows: a multinomial over the distinct rows (exact, not an
+    approximation). Each chunk is then one matrix product: its cost follows the number of distinct rows, not
+    the number of documents. Where nearly every row is distinct, documents are drawn and counted instead.
+    """
+    n = len(table)
     rng = np.random.default_rng(seed)
-    out: list[list[np.ndarray]] = [[] for _ in per_doc]
-    chunk = max(1, min(resamples, 20_000_000 // max(n, 1)))
+    rows, counts = _distinct_rows(table)
+    grouped = len(rows) * 4 < n
+    values = (rows if grouped else table).astype(np.float64)
+    chunk = max(1, min(resamples, 20_000_000 // max(len(values), 1)))
     done = 0
     while done < resamples:
         size = min(chunk, resamples - done)
-        idx = rng.integers(0, n, size=(size, n))
-        for k, table in enumerate(per_doc):
-            sums = table[idx].sum(axis=1)  # (size, 3): correct, scored predictions, gold
-            den = sums[:, 1] + sums[:, 2]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[k].append(np.where(den > 0, 2 * sums[:, 0] / np.maximum(den, 1), np.nan))
+        if grouped:
+            weights = rng.multinomial(n, counts / n, size=size).astype(np.float64)
+        else:
+            draws = rng.integers(0, n, size=(size, n))
+            weights = np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
+        yield weights @ values
         done += size
+
+
+def _resample_f1(per_doc: Sequence[np.ndarray], resamples: int, seed: int) -> list[np.ndarray]:
+    """Micro F1 of each system on ``resamples`` document-level resamples (the same draws for all)."""
+    table = np.hstack([np.asarray(t, dtype=np.int64).reshape(-1, 3) for t in per_doc])
+    out: list[list[np.ndarray]] = [[] for _ in per_doc]
+    for sums in resample_sums(table, resamples, seed):
+        for k in range(len(per_doc)):
+            correct, predicted, gold = sums[:, 3 * k], sums[:, 3 * k + 1], sums[:, 3 * k + 2]
+            den = predicted + gold
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[k].append(np.where(den > 0, 2 * correct / np.maximum(den, 1), np.nan))
     return [np.concatenate(parts) for parts in out]
 
 
@@ -432,6 +464,9 @@ def paired_bootstrap_counts(
         raise ValueError("paired bootstrap needs per-document counts of the same gold documents")
     if len(a) == 0:
         raise ValueError("paired bootstrap needs at least one document")
+    if a.tobytes() > b.tobytes():  # one canonical order, so comparing b with a mirrors comparing a with b exactly
+        mirrored = paired_bootstrap_counts(b, a, resamples=resamples, seed=seed)
+        return PairedComparison(-mirrored.delta, (-mirrored.ci[1], -mirrored.ci[0]), mirrored.p_value, resamples)
     fa, fb = _resample_f1([a, b], resamples, seed)
     deltas = np.nan_to_num(fa) - np.nan_to_num(fb)
     lo, hi = np.percentile(deltas, [2.5, 97.5])
