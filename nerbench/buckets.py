@@ -19,9 +19,11 @@ with fewer than ``min_support`` gold spans is marked ``thin``, never hidden.
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -137,20 +139,44 @@ def first_sentence_end(text: str) -> int:
 
 
 class _Table:
-    """Per-document (correct, predicted, gold) counts of every bucket, filled one span at a time."""
+    """Per-document (correct, predicted, gold) counts of every bucket: each span appends its document's index
+    to a buffer per (bucket, column); the counts are one ``bincount`` per buffer at the end."""
 
     def __init__(self, documents: int) -> None:
         self.n = documents
         self.index: dict[tuple[str, str], int] = {}
-        self.rows: list[np.ndarray] = []
+        self.docs: list[tuple[array[int], array[int], array[int]]] = []
+        self.weighted: dict[tuple[int, int], tuple[array[int], array[int]]] = {}  # document buckets: doc, amount
         self.members: Counter[tuple[str, str]] = Counter()  # documents in each document bucket
 
-    def add(self, key: tuple[str, str], doc: int, column: int, amount: int = 1) -> None:
-        slot = self.index.get(key)
-        if slot is None:
-            slot = self.index[key] = len(self.rows)
-            self.rows.append(np.zeros((self.n, 3), dtype=np.int64))
-        self.rows[slot][doc, column] += amount
+    def slot(self, key: tuple[str, str]) -> int:
+        found = self.index.get(key)
+        if found is None:
+            found = self.index[key] = len(self.docs)
+            self.docs.append((array("i"), array("i"), array("i")))
+        return found
+
+    def add_document(self, key: tuple[str, str], doc: int, counts: Sequence[int]) -> None:
+        slot = self.slot(key)
+        for column, amount in enumerate(counts):
+            docs, amounts = self.weighted.setdefault((slot, column), (array("i"), array("i")))
+            docs.append(doc)
+            amounts.append(amount)
+        self.members[key] += 1
+
+    def counts(self, slot: int) -> np.ndarray:
+        """(documents, 3) counts of one bucket."""
+        out = np.zeros((self.n, 3), dtype=np.int64)
+        for column in range(3):
+            docs = self.docs[slot][column]
+            if docs:
+                out[:, column] += np.bincount(np.frombuffer(docs, dtype=np.int32), minlength=self.n)
+            if (slot, column) in self.weighted:
+                where, amounts = self.weighted[(slot, column)]
+                out[:, column] += np.bincount(
+                    np.frombuffer(where, dtype=np.int32), np.frombuffer(amounts, dtype=np.int32), minlength=self.n
+                ).astype(np.int64)
+        return out
 
 
 def bucket_ci(
@@ -182,25 +208,30 @@ def bucket_ci(
     return out
 
 
-SpanAttributes = Callable[[str, str, bool], dict[str, str]]
+SpanAttributes = Callable[[str, str, bool], tuple[tuple[str, str], ...]]
 
 
 def span_attributes(
-    char_bounds: Sequence[int], char_names: Sequence[str], train: frozenset[tuple[str, str]] | None
+    char_bounds: Sequence[int],
+    char_names: Sequence[str],
+    train: frozenset[tuple[str, str]] | None,
+    only: Collection[str] | None = None,
 ) -> SpanAttributes:
-    """The attribute values of a span, from its own text, its label and whether it starts in the first sentence."""
+    """The (attribute, bucket) keys of a span, from its own text, its label and whether it starts in the first
+    sentence; memoised, since surfaces repeat."""
 
-    def attributes(text: str, label: str, first_sentence: bool) -> dict[str, str]:
+    @lru_cache(maxsize=1 << 16)
+    def attributes(text: str, label: str, first_sentence: bool) -> tuple[tuple[str, str], ...]:
         values = {
-            "span_words": word_bucket(text),
-            "span_chars": in_range(len(text), char_bounds, char_names),
-            "capitalisation": capitalisation(text),
-            "label": label,
-            "position": "first sentence" if first_sentence else "rest of the document",
+            "span_words": word_bucket,
+            "span_chars": lambda t: in_range(len(t), char_bounds, char_names),
+            "capitalisation": capitalisation,
+            "label": lambda _: label,
+            "position": lambda _: "first sentence" if first_sentence else "rest of the document",
         }
         if train is not None:
-            values["seen"] = "seen" if (text, label) in train else "unseen"
-        return values
+            values["seen"] = lambda t: "seen" if (t, label) in train else "unseen"
+        return tuple((name, value(text)) for name, value in values.items() if only is None or name in only)
 
     return attributes
 
@@ -222,42 +253,43 @@ def compute_buckets(
     train split's entities, for the seen / unseen buckets; None leaves them out. ``only``: these attributes
     (e.g. ``{"label"}`` for per-label CIs alone)."""
     n = len(documents)
-    char_bounds = equal_frequency([s.end - s.start for d in documents for s in d.spans], 4)
+    wanted = set(ATTRIBUTES) if only is None else set(only)
+    lengths = [s.end - s.start for d in documents for s in d.spans] if "span_chars" in wanted else []
+    char_bounds = equal_frequency(lengths, 4)
     char_names = range_names(char_bounds)
-    attributes = span_attributes(char_bounds, char_names, train)
+    attributes = span_attributes(char_bounds, char_names, train, only)
     table = _Table(n)
-    doc_words = [len(d.text.split()) for d in documents]
-    density = [round(100 * len(d.spans) / w) if w else 0 for d, w in zip(documents, doc_words, strict=True)]
+    documents_wanted = [a for a in ("doc_words", "density", "doc_caps") if a in wanted]
+    doc_words = [len(d.text.split()) for d in documents] if documents_wanted else []
+    density = [round(100 * len(d.spans) / w) if w else 0 for d, w in zip(documents, doc_words, strict=False)]
     word_bounds, density_bounds = equal_frequency(doc_words, 4), equal_frequency(density, 3)
     word_names, density_names = range_names(word_bounds), range_names(density_bounds)
+    slot, buffers = table.slot, table.docs
     for i, (doc, raw, instances) in enumerate(zip(documents, predictions, result.by_document(), strict=True)):
-        first_end = first_sentence_end(doc.text)
+        text = doc.text
+        first_end = first_sentence_end(text) if "position" in wanted else 0
         for inst in instances:
             if inst.gold_index is not None and inst.cls in _GOLD_SIDE:
                 g = doc.spans[inst.gold_index]
-                for key in attributes(doc.text[g.start : g.end], g.label, g.start < first_end).items():
-                    if only is not None and key[0] not in only:
-                        continue
-                    table.add(key, i, 2)
+                for key in attributes(text[g.start : g.end], g.label, g.start < first_end):
+                    columns = buffers[slot(key)]
+                    columns[2].append(i)
                     if inst.cls is MatchClass.COR:
-                        table.add(key, i, 0)
+                        columns[0].append(i)
             if inst.pred_index is not None and inst.cls in _PRED_SIDE:
                 p = raw[inst.pred_index]
-                for key in attributes(doc.text[p.start : p.end], str(inst.pred_label), p.start < first_end).items():
-                    if only is None or key[0] in only:
-                        table.add(key, i, 1)
-        correct, predicted, gold = (int(x) for x in result.per_doc[i]) if len(result.per_doc) else (0, 0, 0)
-        caps = "all caps" if any(ch.isalpha() for ch in doc.text) and doc.text.isupper() else "not all caps"
-        for key in (
-            ("doc_words", in_range(doc_words[i], word_bounds, word_names)),
-            ("density", in_range(density[i], density_bounds, density_names)),
-            ("doc_caps", caps),
-        ):
-            if only is not None and key[0] not in only:
-                continue
-            for column, amount in enumerate((correct, predicted, gold)):
-                table.add(key, i, column, amount)
-            table.members[key] += 1
+                for key in attributes(text[p.start : p.end], str(inst.pred_label), p.start < first_end):
+                    buffers[slot(key)][1].append(i)
+        if documents_wanted:
+            counts = [int(x) for x in result.per_doc[i]] if len(result.per_doc) else [0, 0, 0]
+            caps = "all caps" if any(ch.isalpha() for ch in text) and text.isupper() else "not all caps"
+            values = {
+                "doc_words": in_range(doc_words[i], word_bounds, word_names),
+                "density": in_range(density[i], density_bounds, density_names),
+                "doc_caps": caps,
+            }
+            for attribute in documents_wanted:
+                table.add_document((attribute, values[attribute]), i, counts)
     return _buckets(table, min_support, resamples, seed, train_split)
 
 
@@ -282,7 +314,7 @@ def _buckets(table: _Table, min_support: int, resamples: int, seed: int, train_s
     keys = sorted(table.index, key=_sort_key)
     if not keys:
         return ()
-    stacked = np.stack([table.rows[table.index[k]] for k in keys], axis=1)  # (documents, buckets, 3)
+    stacked = np.stack([table.counts(table.index[k]) for k in keys], axis=1)  # (documents, buckets, 3)
     cis = bucket_ci(stacked, resamples, seed)
     out = []
     for j, (attribute, value) in enumerate(keys):
