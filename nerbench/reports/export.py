@@ -176,13 +176,18 @@ def _tracker_errors(uri: str) -> Iterator[None]:
     """MLflow's errors (a bad URI, a server that does not answer) as one line naming the tracking URI."""
     from mlflow.exceptions import MlflowException
 
+    errors: tuple[type[Exception], ...] = (MlflowException, OSError)
+    with contextlib.suppress(ImportError):  # a database store's own errors (a remote one that refuses, say)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        errors = (*errors, SQLAlchemyError)
     quiet = [logging.getLogger(name) for name in ("mlflow", "alembic")]
     levels = [log.level for log in quiet]
     for log in quiet:
         log.setLevel(logging.WARNING)  # "Creating initial MLflow database tables..." is MLflow's business
     try:
         yield
-    except (MlflowException, OSError) as err:
+    except errors as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0].strip()
         raise InputError(f"MLflow tracking URI {uri!r}: {first}") from None
     finally:
@@ -191,19 +196,29 @@ def _tracker_errors(uri: str) -> Iterator[None]:
 
 
 def _check_sqlite(uri: str) -> None:
-    """Refuse a ``sqlite:`` URI naming a file that is not an MLflow database: MLflow would add its tables to it."""
+    """Refuse a ``sqlite:`` URI that MLflow could not open (it would retry for a minute and a half first) or that
+    names a file which is not an MLflow database (MLflow would add its tables to it). An existing file is only read."""
     match = re.fullmatch(r"sqlite:///([^?]+)(\?.*)?", uri)
-    if not match or match.group(1) in (":memory:", ""):
+    if not match or match.group(1) == ":memory:":
         return
     path = Path(match.group(1))
-    if not path.is_file() or path.stat().st_size == 0:
-        return
+    existed = path.exists()
+    if existed and not path.is_file():
+        raise InputError("is not a file: name an MLflow SQLite database", path=path)
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        if existed:
+            target = f"{path.resolve().as_uri()}?mode=ro"
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)  # as MLflow does
+            target = f"{path.resolve().as_uri()}?mode=rwc"  # a trial: removed below, MLflow makes it again
+        with contextlib.closing(sqlite3.connect(target, uri=True)) as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error:
-        tables = set()
-    if not {"experiments", "alembic_version"} <= tables:
+    except (OSError, sqlite3.Error) as err:
+        raise InputError(f"cannot open it as an SQLite database ({err}): check the path", path=path) from None
+    finally:
+        if not existed:
+            path.unlink(missing_ok=True)
+    if tables and not {"experiments", "alembic_version"} <= tables:
         raise InputError("is not an MLflow tracking database: name a new file or an MLflow one", path=path)
 
 

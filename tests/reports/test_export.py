@@ -214,6 +214,13 @@ def test_a_bad_run_or_tracking_uri_is_one_line(run: Run, monkeypatch: pytest.Mon
         "not an MLflow tracking database",
     )
     assert store.read_bytes() == before  # the nerbench store is never handed to MLflow
+    notes = run.work / "notes.db"
+    notes.write_text("my notes\n", encoding="utf-8")
+    uri = f"sqlite:///{notes}"
+    one_line_error(run.cli("export", run.dir, "--mlflow", "--tracking-uri", uri, check=False), "not a database")
+    assert notes.read_text(encoding="utf-8") == "my notes\n"
+    folder = f"sqlite:///{run.work / 'run'}"  # MLflow would retry opening it for a minute and a half
+    one_line_error(run.cli("export", run.dir, "--mlflow", "--tracking-uri", folder, check=False), "is not a file")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     server = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
     one_line_error(run.cli("export", run.dir, "--mlflow", "--tracking-uri", server, check=False), server)
