@@ -321,6 +321,50 @@ def _default_report_path(run_ref: str, run: RunInfo, store: Path) -> Path:
     return Path(record.get("out_dir") or Path("runs") / run.id) / "report.html"
 
 
+@app.command()
+def export(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run directory, a run id (or prefix), or latest.")],
+    to_mlflow: Annotated[bool, typer.Option("--mlflow", help="Log each cell as an MLflow run (nerbench[mlflow]).")] = (
+        False
+    ),
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="With --mlflow: the tracking URI (default: MLflow's, e.g. MLFLOW_TRACKING_URI).")
+    ] = None,
+    experiment: Annotated[str | None, typer.Option(help="With --mlflow: the experiment (default: the suite).")] = None,
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="Write files instead: parquet (nerbench[parquet]).")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="With --format: the cells' file; per-label beside it (.per_label).")
+    ] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Export a run: each cell as an MLflow run (re-exporting updates, never duplicates), or as parquet files."""
+    from nerbench.harness.results import load_run
+    from nerbench.reports import export as exporting
+
+    if to_mlflow == (file_format is not None):
+        raise InputError("give --mlflow, or --format parquet --out FILE")
+    if file_format is not None and (file_format != "parquet" or out_file is None):
+        raise InputError(f"--format {file_format!r}: give --format parquet --out FILE (parquet is the file format)")
+    if to_mlflow and out_file is not None:
+        raise InputError("--out goes with --format parquet; --mlflow writes to the tracking URI")
+    if not to_mlflow and (tracking_uri or experiment):
+        raise InputError("--tracking-uri and --experiment go with --mlflow")
+    loaded = load_run(run_ref, store)
+    if out_file is not None:
+        for path in exporting.export_parquet(loaded, out_file):
+            out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+        return
+    text = exporting.suite_text(loaded.result.run.id, store)
+    done = exporting.export_mlflow(loaded, tracking_uri=tracking_uri, experiment=experiment, suite=text)
+    lines = [f"{c.action}: {c.model} on {c.dataset} (MLflow run {c.mlflow_run_id})" for c in done.cells]
+    lines.append(f"run {loaded.result.run.id}: {len(done.cells)} cells in MLflow experiment {done.experiment!r} "
+                 f"({done.experiment_id}) at {done.tracking_uri}")  # fmt: skip
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 GateFloat = Annotated[float | None, typer.Option(help="Threshold (see README, 'Gate').")]
 
 

@@ -37,6 +37,14 @@ def atomic_write(path: Path, text: str) -> None:
         raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename; errors raise."""
+    try:
+        _write_bytes(Path(path), data)
+    except OSError as err:
+        raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
+
+
 def _write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     target = Path(os.path.realpath(path))  # through symbolic links, to the file they name

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -32,6 +34,8 @@ ERROR_CLASSES = (  # counts key, legend, colour
 )
 NONE_LABEL = "(none)"
 THIN_GREY = "#d9d9d9"  # per-label cells of labels under the minimum support
+THIN_TEXT = "#555555"  # their numbers: muted, yet 5.3:1 against THIN_GREY (WCAG AA asks 4.5:1)
+DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
 _RC: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "nerbench", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False}  # fmt: skip
 
@@ -52,6 +56,22 @@ def _svg(draw: Callable[[Figure], None], size: tuple[float, float]) -> str:
             plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]
+
+
+def relative_luminance(colour: Any) -> float:
+    """WCAG 2 relative luminance of a matplotlib colour: 0 for black, 1 for white."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = to_rgb(colour)
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def text_colour(background: Any) -> str:
+    """Black or white, whichever contrasts more with ``background`` (never under 4.58:1, whatever the colour)."""
+    lum = relative_luminance(background)
+    return DARK_TEXT if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else LIGHT_TEXT
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -156,24 +176,35 @@ def label_heatmap(rows: Sequence[Row]) -> str | None:
     support = {label: max((p[label].support for p in per if label in p), default=0) for label in labels}
 
     def draw(fig: Figure) -> None:
-        ax = fig.add_subplot()
         grid = [[p[label].f1 if label in p else None for label in labels] for p in per]
-        ax.imshow([[v if v is not None else 0.0 for v in line] for line in grid], cmap="RdYlGn", vmin=0, vmax=1)
-        for j, label in enumerate(labels):
-            if support[label] < MIN_SUPPORT:  # no verdict on it: greyed over, so its colour is never read as one
-                ax.add_patch(Rectangle((j - 0.5, -0.5), 1, len(grid), facecolor=THIN_GREY, edgecolor="none"))
-        for i, line in enumerate(grid):
-            for j, v in enumerate(line):
-                thin = support[labels[j]] < MIN_SUPPORT
-                ax.text(j, i, "—" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=7,
-                        color="#777777" if thin else "black")  # fmt: skip
-        ticks = [_t(f"{label}\nn={support[label]}") for label in labels]
-        ax.set_xticks(list(range(len(labels))), ticks, rotation=30, ha="right")
-        ax.set_yticks(list(range(len(rows))), [_t(r.model) for r in rows])
-        if any(n < MIN_SUPPORT for n in support.values()):
-            ax.set_xlabel(f"grey: fewer than {MIN_SUPPORT} gold spans, no verdict", fontsize=7)
+        draw_heatmap(fig, grid, labels, [r.model for r in rows], support)
 
     return _svg(draw, (1.6 + 0.7 * len(labels), 1.1 + 0.4 * len(rows)))
+
+
+def draw_heatmap(
+    fig: Figure, grid: Sequence[Sequence[float | None]], labels: Sequence[str], models: Sequence[str],
+    support: Mapping[str, int],
+) -> None:  # fmt: skip
+    """The heatmap of ``label_heatmap``: F1 (models x labels) on red-to-green, thin labels greyed over,
+    each number in black or white, whichever its cell's colour makes readable."""
+    ax = fig.add_subplot()
+    values = np.array([[v if v is not None else 0.0 for v in line] for line in grid], dtype=float)
+    image = ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=1)
+    backgrounds = image.to_rgba(values)  # each cell's colour, as drawn
+    for j, label in enumerate(labels):
+        if support[label] < MIN_SUPPORT:  # no verdict on it: greyed over, so its colour is never read as one
+            ax.add_patch(Rectangle((j - 0.5, -0.5), 1, len(grid), facecolor=THIN_GREY, edgecolor="none"))
+    for i, line in enumerate(grid):
+        for j, v in enumerate(line):
+            thin = support[labels[j]] < MIN_SUPPORT
+            colour = THIN_TEXT if thin else text_colour(backgrounds[i, j])
+            ax.text(j, i, "—" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=7, color=colour)
+    ticks = [_t(f"{label}\nn={support[label]}") for label in labels]
+    ax.set_xticks(list(range(len(labels))), ticks, rotation=30, ha="right")
+    ax.set_yticks(list(range(len(models))), [_t(m) for m in models])
+    if any(n < MIN_SUPPORT for n in support.values()):
+        ax.set_xlabel(f"grey: fewer than {MIN_SUPPORT} gold spans, no verdict", fontsize=7)
 
 
 def confusion_counts(details: Details) -> Counter[tuple[str, str]]:
@@ -196,26 +227,40 @@ def confusion(details: Details, model: str) -> str | None:
         return None
     gold = [*sorted({g for g, _ in pairs} - {NONE_LABEL}), NONE_LABEL]
     pred = [*sorted({p for _, p in pairs} - {NONE_LABEL}), NONE_LABEL]
-
-    def draw(fig: Figure) -> None:
-        ax = fig.add_subplot()
-        grid = [[pairs.get((g, p), 0) for p in pred] for g in gold]
-        ax.imshow(grid, cmap="Blues")
-        for i, line in enumerate(grid):
-            for j, v in enumerate(line):
-                ax.text(j, i, str(v) if v else "", ha="center", va="center", fontsize=7)
-        ax.set_xticks(list(range(len(pred))), [_t(p) for p in pred], rotation=30, ha="right")
-        ax.set_yticks(list(range(len(gold))), [_t(g) for g in gold])
-        ax.set_xlabel(_t(f"predicted by {model}"))
-        ax.set_ylabel("gold")
-
-    return _svg(draw, (1.8 + 0.55 * len(pred), 1.2 + 0.4 * len(gold)))
+    return _svg(lambda fig: draw_confusion(fig, pairs, model), (1.8 + 0.55 * len(pred), 1.2 + 0.4 * len(gold)))
 
 
-def board_charts(board: Board, details: Details | None) -> dict[str, str]:
-    """Every chart of one dataset that has data, by title."""
+def draw_confusion(fig: Figure, pairs: Mapping[tuple[str, str], int], model: str) -> None:
+    """The matrix of ``confusion``: counts on white-to-navy, each in black or white as its cell's colour needs."""
+    gold = [*sorted({g for g, _ in pairs} - {NONE_LABEL}), NONE_LABEL]
+    pred = [*sorted({p for _, p in pairs} - {NONE_LABEL}), NONE_LABEL]
+    ax = fig.add_subplot()
+    grid = np.array([[pairs.get((g, p), 0) for p in pred] for g in gold])
+    image = ax.imshow(grid, cmap="Blues")
+    backgrounds = image.to_rgba(grid)  # each cell's colour, as drawn
+    for (i, j), v in np.ndenumerate(grid):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color=text_colour(backgrounds[i, j]))
+    ax.set_xticks(list(range(len(pred))), [_t(p) for p in pred], rotation=30, ha="right")
+    ax.set_yticks(list(range(len(gold))), [_t(g) for g in gold])
+    ax.set_xlabel(_t(f"predicted by {model}"))
+    ax.set_ylabel("gold")
+
+
+def confusions(board: Board) -> list[tuple[str, str]]:
+    """(model, label confusion SVG) for every ranked model with matching records, most accurate first."""
+    found = []
+    for row in board.ranked:
+        details = board.details.get(row.model)
+        svg = confusion(details, row.model) if details is not None else None
+        if svg:
+            found.append((row.model, svg))
+    return found
+
+
+def board_charts(board: Board) -> dict[str, str]:
+    """Every chart of one dataset that has data, by title (the label confusions are apart: :func:`confusions`)."""
     rows = list(board.ranked)  # failed and schema-mismatch cells are never charted
-    best = rows[0].model if rows else ""
     charts = {
         "F1 vs p95 latency": tradeoff(rows, lambda r: r.cell.latency.p95_ms, "p95 latency (ms per document)"),
         "F1 vs cost per 1k documents": tradeoff(
@@ -224,6 +269,5 @@ def board_charts(board: Board, details: Details | None) -> dict[str, str]:
         "F1 with 95% confidence intervals": f1_intervals(rows),
         "Error breakdown": error_breakdown(rows),
         "Per-label F1": label_heatmap(rows),
-        f"Label confusion of the most accurate model ({best})": confusion(details, best) if details else None,
     }
     return {title: svg for title, svg in charts.items() if svg}

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from nerbench.harness import metric_info
 from nerbench.reports import failures, pick
-from nerbench.reports.charts import board_charts
+from nerbench.reports.charts import board_charts, confusions
 from nerbench.reports.compare import Change
 from nerbench.reports.examples import CLASS_NAMES, examples
 from nerbench.reports.model import Board, Report
@@ -48,12 +48,11 @@ def report_columns() -> list[metric_info.MetricInfo]:
 
 
 def _board_context(report: Report, board: Board) -> dict[str, Any]:
-    best = board.best.model if board.best else ""
-    charts = board_charts(board, report.details.get((best, board.dataset)))
     columns = report_columns()
     return {
         "board": board,
-        "charts": {title: Markup(svg) for title, svg in charts.items()},
+        "charts": {title: Markup(svg) for title, svg in board_charts(board).items()},
+        "confusions": [(model, Markup(svg)) for model, svg in confusions(board)],  # most accurate first
         "picks": pick.picks(board),
         "weakest": pick.weakest_labels(board),
         "notes": pick.notes(board),

@@ -328,17 +328,29 @@ def test_the_confusion_counts_pair_gold_and_predicted_labels() -> None:
     assert confusion_counts(Details((), (), ())) == Counter()
 
 
-def test_the_best_models_confusion_chart_shows_the_counts_of_its_instances(run: Run) -> None:
-    best = run.cells("finance")[0]["model"]
-    figures = [f for f in run.section("finance").all("figure", "chart") if f.all("h4")[0].text().startswith("Label")]
-    assert [f.all("h4")[0].text() for f in figures] == [f"Label confusion of the most accurate model ({best})"]
-    instances = run.details(best, "finance")["instances"]
-    pairs = confusion_counts(Details((), (), tuple(map(tuple, instances))))
-    overlapping = [i for i in instances if i[3] in ("COR", "TYPE", "BND", "BND_TYPE")]
-    assert sum(pairs.values()) == len(overlapping) + sum(i[3] in ("MIS", "SPU") for i in instances)
-    assert pairs[("COMPANY", "COMPANY")] == sum(i[4] == i[5] == "COMPANY" for i in overlapping) > 0
-    numbers = [t.text() for t in figures[0].all("text") if t.text().isdigit()]  # the cells' counts, nothing else
-    assert sorted(map(int, numbers)) == sorted(pairs.values())
+@pytest.mark.parametrize("dataset", ["general", "finance"])
+def test_every_models_confusion_chart_shows_the_counts_of_its_instances(run: Run, dataset: str) -> None:
+    figures = run.section(dataset).all("figure", "confusions")
+    assert len(figures) == 1 and figures[0].all("h4")[0].text() == "Label confusion"
+    models = [c["model"] for c in run.cells(dataset)]  # every ranked model, most accurate first
+    options = figures[0].all("option")
+    assert [o.attrs["value"] for o in options] == models
+    assert [o.text() for o in options] == [f"{models[0]} (most accurate)", *models[1:]]
+    assert ["selected" in o.attrs for o in options] == [True] + [False] * (len(models) - 1)
+    charts = figures[0].all("div", "confusion")
+    assert [d.attrs["data-model"] for d in charts] == models
+    assert ["hidden" in d.attrs["class"].split() for d in charts] == [False] + [True] * (len(models) - 1)
+    for model, chart in zip(models, charts, strict=True):
+        instances = run.details(model, dataset)["instances"]
+        pairs = confusion_counts(Details((), (), tuple(map(tuple, instances))))
+        overlapping = [i for i in instances if i[3] in ("COR", "TYPE", "BND", "BND_TYPE")]
+        assert sum(pairs.values()) == len(overlapping) + sum(i[3] in ("MIS", "SPU") for i in instances)
+        for label in {i[4] for i in overlapping if i[4] == i[5]}:  # the diagonal: matched with the gold label
+            assert pairs[(label, label)] == sum(i[4] == i[5] == label for i in overlapping) > 0
+        texts = [t.text() for t in chart.all("text")]
+        assert f"predicted by {model}" in texts
+        numbers = [t for t in texts if t.isdigit()]  # the cells' counts, nothing else
+        assert sorted(map(int, numbers)) == sorted(pairs.values()), model
 
 
 # --- 5. error examples ---------------------------------------------------------------------------------------
