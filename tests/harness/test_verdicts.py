@@ -111,3 +111,5 @@ def test_a_cloud_model_at_a_closed_port_is_a_failed_cell_never_ranked_charted_or
     charts = page[page.index("<h3>Charts</h3>") : page.index("<h3>Where models fail</h3>")]
     assert ">llm<" not in charts and ">rules<" in charts  # no chart point, no bar
     assert 'data-status="failed"' in page and "every document failed (connection)" in page
+    # this dataset has no train split: the report says why there are no seen / unseen buckets
+    assert "no seen / unseen buckets: dataset news has no train split" in page
