@@ -149,6 +149,10 @@ def _check_span_keys(obj: dict[str, Any], path: Path, line: int) -> None:
 
 
 def _span(raw: Any, text: str, native: dict[Span, str], path: Path, line: int) -> Span:
+    if type(raw) is dict and len(raw) == 3:  # the common {start, end, label}: checked in one pass
+        start, end, label = raw.get("start"), raw.get("end"), raw.get("label")
+        if type(start) is int and type(end) is int and type(label) is str:
+            return Span(start, end, label)
     if not isinstance(raw, dict) or not raw.keys() >= _SPAN_KEYS:
         raise InputError(f"span {shown(raw)} needs 'start', 'end' and 'label'", path=path, line=line)
     if not raw.keys() <= _SPAN_ALL_KEYS:

@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from nerbench.errors import InputError
 
 MAX_DEPTH = 100  # nerbench's formats nest under 10 levels; json itself gives up near 1,000
@@ -23,7 +25,18 @@ _DECODER = json.JSONDecoder()
 
 
 def loads(text: str, *, path: object, line: int) -> Any:
-    """``json.loads`` of one line (line ``line`` of the file), checked as :func:`decode_at` checks."""
+    """``json.loads`` of one line (line ``line`` of the file), checked as :func:`decode_at` checks.
+
+    orjson parses first: it refuses lone surrogates, numbers Python's ``json`` would read as infinity and
+    trailing data itself; whatever it refuses goes through the careful path for the exact message.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if text.count("[") + text.count("{") <= MAX_DEPTH or not _depth_over(value, MAX_DEPTH):
+            return value
     start = len(text) - len(text.lstrip(" \t\n\r"))
     value, end = decode_at(text, start, path=path, first_line=line)
     if text[end:].strip(" \t\n\r"):
