@@ -131,3 +131,35 @@ def test_wrong_shapes_are_config_errors(tmp_path: Path, text: str) -> None:
 def test_inline_map_with_a_bad_value() -> None:
     with pytest.raises(ConfigError, match="inline label map"):
         load_label_map({"PERSON": 1})  # type: ignore[dict-item]
+
+
+def test_readme_lists_every_builtin_map_as_nerbench_maps_prints_it() -> None:
+    from nerbench.labels import maps_markdown
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("<!-- maps:start -->\n", 1)[1].split("<!-- maps:end -->", 1)[0]
+    assert listed == maps_markdown(), "README's built-in maps are stale: paste the output of `nerbench maps`"
+    for name in BUILTIN_MAPS:
+        assert f"- `{name}` " in listed
+
+
+def test_auto_map_picks_the_map_reaching_most_dataset_labels_and_refuses_a_tie() -> None:
+    from nerbench.labels import NERBENCH_FINANCE, NERBENCH_GENERAL, auto_map
+
+    assert auto_map("ontonotes", CONLL).name == "ontonotes-to-conll"  # type: ignore[union-attr]
+    assert auto_map("ontonotes", NERBENCH_GENERAL).name == "ontonotes-to-general"  # type: ignore[union-attr]
+    assert auto_map("ontonotes", NERBENCH_FINANCE).name == "ontonotes-to-finance"  # type: ignore[union-attr]
+    assert auto_map("ontonotes", ONTONOTES) is None  # its own labels already fit
+    assert auto_map("conll", CONLL) is None and auto_map("open", CONLL) is None
+    assert auto_map("ontonotes", frozenset({"DRUG"})) is None  # nothing fits: the run will call it a mismatch
+    assert auto_map("watson", NERBENCH_GENERAL) is not None  # two maps with the same contents are no tie
+    tie = {"a-to-x": LabelMap("ontonotes-to-x", {"PERSON": "PER"}), "b": LabelMap("ontonotes-to-y", {"GPE": "PER"})}
+    import nerbench.labels as labels
+
+    original = labels.BUILTIN_MAPS
+    labels.BUILTIN_MAPS = {**original, **tie}  # type: ignore[misc]
+    try:
+        with pytest.raises(ConfigError, match="ontonotes-to-x, ontonotes-to-y each map ontonotes labels"):
+            auto_map("ontonotes", frozenset({"PER"}))
+    finally:
+        labels.BUILTIN_MAPS = original  # type: ignore[misc]
