@@ -2,11 +2,18 @@
 
 Errors nerbench means users to read become one line on stderr and exit status 2
 (``--debug`` shows the traceback); everything else is the library's business.
+SIGINT and SIGTERM stop any command promptly (a run marks itself interrupted and
+kills its workers) with one line and exit status 130 or 143. Everything printed,
+tracebacks included, passes through :mod:`nerbench.redact`: an expanded ``${VAR}``
+value of a suite is never shown.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import signal
 import sys
 import traceback
 from dataclasses import replace
@@ -18,8 +25,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nerbench import __version__
+from nerbench import __version__, limits, redact
 from nerbench.adapters.data import formats, read_corpus, write_documents
+from nerbench.cli_signals import Interrupted, resume_command, signals_interrupt
 from nerbench.errors import InputError, NerbenchError
 from nerbench.evaluation import Views, evaluate_files, label_mismatch
 from nerbench.harness.store import DEFAULT_STORE
@@ -121,6 +129,10 @@ def score(
     Warns on stderr when most predicted labels fall outside the gold's (a missing --map), naming them
     and the built-in maps that would fit.
     """
+    if not 0 <= bootstrap <= limits.MAX_BOOTSTRAP:
+        raise InputError(f"--bootstrap must be 0 (no interval) to {limits.MAX_BOOTSTRAP:,} resamples, got {bootstrap}")
+    if not 0 <= seed <= limits.MAX_SEED:
+        raise InputError(f"--seed must be a whole number from 0 to {limits.MAX_SEED}, got {seed}")
     labels = frozenset(x.strip() for x in schema.split(",") if x.strip()) if schema is not None else None
     if labels is not None and not labels:
         raise InputError("--schema: give the labels, comma-separated, e.g. --schema PER,ORG,LOC")
@@ -249,15 +261,25 @@ def _split(value: str | None) -> list[str] | None:
 StoreOpt = Annotated[Path, typer.Option("--store", help="Results database (SQLite).", readable=False)]
 
 
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be a number of documents, at least 1, got {limit}")
+
+
 @app.command()
 def run(
     suite_file: Annotated[Path, typer.Argument(metavar="SUITE", help="Suite file (YAML).")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<run-id>/).")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run directory (default runs/<run-id>/): absent, empty, or an earlier run's."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
     models: Annotated[str | None, typer.Option(help="Only these models (comma-separated).")] = None,
     datasets: Annotated[str | None, typer.Option(help="Only these datasets (comma-separated).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N documents of each dataset.")] = None,
-    resume: Annotated[bool, typer.Option(help="Resume this suite's unfinished run.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Resume this suite's unfinished run (into its own run directory).")
+    ] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Predict again even where predictions are cached.")
     ] = False,
@@ -265,7 +287,8 @@ def run(
 ) -> None:
     """Run a suite: every model over every dataset, scored, timed and costed; writes a run directory.
 
-    Exits 1 when a cell failed or its labels did not match the dataset's (after writing everything), else 0.
+    Exits 1 when a cell failed or its labels did not match the dataset's (after writing everything), else 0;
+    130 or 143 when interrupted (SIGINT, SIGTERM): resume with --resume.
     """
     from nerbench.cli_views import RunProgress, print_summary
     from nerbench.harness.record import run_and_record
@@ -274,12 +297,28 @@ def run(
     from nerbench.reports.model import load_report
     from nerbench.reports.write import write_report
 
+    _check_limit(limit)
+    if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
+        raise InputError(f"--max-cost must be a number of USD, 0 or more, got {max_cost}")
     suite = load_suite(suite_file).select(models=_split(models), datasets=_split(datasets))
     options = RunOptions(
         store=store, out_dir=out_dir, limit=limit, resume=resume, use_cache=not no_cache, max_cost_usd=max_cost
     )
-    with RunProgress(out) as progress:
-        recorded = run_and_record(suite, options, progress)
+    started: dict[str, str] = {}
+    try:
+        with RunProgress(out) as progress:
+
+            def progress_noting(event: str, **data: Any) -> None:
+                if event == "run_start":
+                    started["run_id"] = str(data["run_id"])
+                progress(event, **data)
+
+            recorded = run_and_record(suite, options, progress_noting)
+    except Interrupted as err:
+        flags = {"--models": models, "--datasets": datasets, "--limit": limit, "--max-cost": max_cost}
+        marked = f"run {started['run_id']} is marked interrupted; " if started else ""
+        err.hint = f"{marked}resume it with: {resume_command(suite_file, store, out_dir, flags)}"
+        raise
     report = recorded.out_dir / "report.html"
     write_report(load_report(recorded.out_dir), report)
     print_summary(out, recorded.cells)
@@ -293,19 +332,39 @@ def run(
 @app.command()
 def report(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run directory, a run id (or prefix), or latest.")],
-    out_file: Annotated[Path | None, typer.Option("--out", help="HTML file (default: the run's report.html).")] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file (default: the run's report.html); FILE.md and FILE.csv go beside it."),
+    ] = None,
     compare: Annotated[str | None, typer.Option(help="Another run to compare with (directory, id or latest).")] = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Write a run's HTML report (with report.md and results.csv beside it), optionally against another run."""
+    """Write a run's HTML report, optionally against another run.
+
+    In the run directory (no --out) it is report.html, with report.md beside it (and results.csv where
+    missing); with --out FILE, the Markdown and CSV are named after FILE (docs/summary.html: docs/summary.md,
+    docs/summary.csv), so nothing else in FILE's folder is replaced.
+    """
     from nerbench.reports.model import load_report
     from nerbench.reports.write import write_report
 
+    if out_file is not None:
+        check_report_target(out_file)
     current = load_report(run_ref, store)
     other = load_report(compare, store) if compare else None
     target = out_file or _default_report_path(run_ref, current.run, store)
-    for path in write_report(current, target, other=other):
+    for path in write_report(current, target, other=other, named_after=out_file is not None):
         out.print(f"wrote {path}")
+
+
+def check_report_target(path: Path) -> None:
+    """``report --out FILE``: a file, whose Markdown and CSV siblings are not FILE itself."""
+    if path.is_dir():
+        raise InputError("--out names a directory: give the HTML file to write (e.g. docs/summary.html)", path=path)
+    if path.suffix.lower() in (".md", ".csv"):
+        raise InputError(
+            f"--out names a {path.suffix} file: give the HTML file; its .md and .csv are written beside it", path=path
+        )
 
 
 def _default_report_path(run_ref: str, run: RunInfo, store: Path) -> Path:
@@ -413,7 +472,7 @@ def gate(
         code = _gate(suite_file, gold, model, train, label_map, flags, min_label_f1 or [], threshold or [],
                      baseline, max_drop, accept, junit, summary, store)  # fmt: skip
     except NerbenchError as err:
-        reason = str(err)
+        reason = redact.text(str(err))
         _write_gate_file(junit, junit_xml([], error=reason))
         _write_gate_file(summary, markdown_summary([], title="nerbench gate", error=reason))
         raise
@@ -555,6 +614,7 @@ def estimate(
     from nerbench.harness.estimate import estimate_suite
     from nerbench.harness.suite import load_suite
 
+    _check_limit(limit)
     suite = load_suite(suite_file)
     table = Table(title=f"Estimate for {suite.name}", title_justify="left")
     for column in ("model", "dataset", "documents", "characters", "units", "USD", "basis"):
@@ -569,15 +629,44 @@ def estimate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; NerbenchError -> one line on stderr, exit 2."""
+    """Entry point: run the app; NerbenchError -> one line on stderr, exit 2; SIGINT/SIGTERM -> one line, 130/143.
+
+    Everything printed passes through :mod:`nerbench.redact`.
+    """
     args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = redact.RedactingStream(sys.stdout), redact.RedactingStream(sys.stderr)
     try:
-        app(args=args, prog_name="nerbench")
+        with signals_interrupt():
+            app(args=args, prog_name="nerbench")
     except NerbenchError as err:
-        if "--debug" in args:
-            traceback.print_exc()
-        print(f"nerbench: error: {err}", file=sys.stderr)
+        _say(f"error: {err}", debug=debug)
         sys.exit(2)
+    except Interrupted as err:
+        what = f"interrupted by {signal.Signals(err.signum).name}"
+        _say(f"{what}: {err.hint}" if err.hint else what, debug=debug)
+        sys.stdout.flush()
+        os._exit(128 + err.signum)  # all is recorded, closed and flushed: skip the interpreter's slow teardown
+    except Exception:
+        _say("unexpected error (the traceback above): please report it", debug=True)
+        sys.exit(1)
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def one_line(message: str) -> str:
+    """``message`` as one line: a line break in a value it quotes is shown as ``\\n``."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _say(message: str, *, debug: bool) -> None:
+    """One line on stderr (after the traceback, with ``--debug``), redacted."""
+    if debug:
+        sys.stderr.write(redact.text(traceback.format_exc()))
+    sys.stderr.write(one_line(redact.text(f"nerbench: {message}")) + "\n")
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import os
 import random
 import re
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ class _Base:
 
     def load(self) -> None:
         self._log("load")
+        pid_file = self.config.options.get("pid_file")
+        if pid_file:  # the worker's process id, for tests that check it is gone
+            with Path(pid_file).open("a", encoding="utf-8") as fh:
+                fh.write(f"{os.getpid()}\n")
         delay = float(self.config.options.get("load_delay", 0))
         time.sleep(delay)
 
@@ -119,6 +124,27 @@ class KilledOn(_Base):
     def spans(self, item: TextInput) -> list[Span]:
         if self.config.options["marker"] in item.text:
             os.kill(os.getpid(), signal.SIGKILL)
+        return super().spans(item)
+
+
+class SlowTrainer(_Base):
+    """Trains for ``options.fit_delay`` seconds (a CRF on a large corpus), then tags like Capitalised."""
+
+    trains: ClassVar[bool] = True
+
+    def fit(self, documents: Sequence[Document]) -> None:
+        super().fit(documents)
+        time.sleep(float(self.config.options.get("fit_delay", 0)))
+
+
+class DiesSaying(_Base):
+    """On a document containing ``options.marker``, writes ``options.say`` to stderr and exits (status 3)."""
+
+    def spans(self, item: TextInput) -> list[Span]:
+        if self.config.options["marker"] in item.text:
+            sys.stderr.write(f"{self.config.options['say']}\n")
+            sys.stderr.flush()
+            os._exit(3)
         return super().spans(item)
 
 

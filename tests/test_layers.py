@@ -17,6 +17,8 @@ LAYERS: list[tuple[str, int]] = [
     ("nerbench.types", 0),
     ("nerbench.errors", 0),
     ("nerbench.fileio", 0),
+    ("nerbench.limits", 0),
+    ("nerbench.redact", 0),
     ("nerbench.labels", 1),
     ("nerbench.tagging", 1),
     ("nerbench.adapters", 2),

@@ -24,7 +24,6 @@ that declares none gets its options passed through unchecked). A
 from __future__ import annotations
 
 import difflib
-import math
 import subprocess
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +34,7 @@ from nerbench.errors import ConfigError
 from nerbench.harness.machine import missing_modules
 from nerbench.harness.yamlfile import line_of
 from nerbench.labels import VOCABULARY_NAMES
+from nerbench.limits import MAX_TIMEOUT_S
 
 _IMPORT_PROBE = "import importlib, sys\nm, _, a = sys.argv[1].partition(':')\ngetattr(importlib.import_module(m), a)"
 
@@ -73,8 +73,8 @@ def _runner_scalars(value: Mapping[str, Any], *, name: str) -> dict[str, Any]:
         raise OptionError(f"model {name!r}: 'gold_tokens' must be true or false (a YAML boolean), got {gold!r}",
                           key=("gold_tokens",))  # fmt: skip
     if timeout is not None and not _positive_number(timeout):
-        raise OptionError(f"model {name!r}: 'timeout_s' must be a number of seconds above 0, got {timeout!r}",
-                          key=("timeout_s",))  # fmt: skip
+        raise OptionError(f"model {name!r}: 'timeout_s' must be a number of seconds above 0 and at most "
+                          f"{MAX_TIMEOUT_S:,.0f} (30 days), got {timeout!r}", key=("timeout_s",))  # fmt: skip
     if vocabulary is not None and (not isinstance(vocabulary, str) or vocabulary not in VOCABULARY_NAMES):
         close = difflib.get_close_matches(str(vocabulary), VOCABULARY_NAMES, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -89,7 +89,9 @@ def _runner_scalars(value: Mapping[str, Any], *, name: str) -> dict[str, Any]:
 
 
 def _positive_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return 0 < value <= MAX_TIMEOUT_S
 
 
 def check_adapter(adapter: str, options: Mapping[str, Any], *, name: str, python: str | None = None,

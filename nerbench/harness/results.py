@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ from nerbench.buckets import ATTRIBUTES
 from nerbench.errors import InputError
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
+from nerbench.harness.names import cell_file_stem
+from nerbench.harness.names import safe_name as safe_name  # re-exported: the report reads gold files by it
 from nerbench.harness.store import DEFAULT_STORE, Store, is_new
 from nerbench.scoring import SCORER_VERSION
 
@@ -177,16 +178,6 @@ def resolve_run(store: Store, run: str) -> str:
         what = "no run" if not matches else "several runs"
         raise InputError(f"{what} matching {run!r}: see 'nerbench runs'", path=store.path)
     return matches[0]
-
-
-def safe_name(name: str) -> str:
-    """A model or dataset name as a file name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-
-
-def cell_file_stem(model: str, dataset: str) -> str:
-    """The file name stem of one cell's files under ``predictions/`` and ``details/``."""
-    return f"{safe_name(model)}__{safe_name(dataset)}"
 
 
 def _read_json(path: Path) -> Any:

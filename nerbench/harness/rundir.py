@@ -16,19 +16,74 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nerbench.errors import InputError
 from nerbench.fileio import atomic_write
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
 from nerbench.harness.cells import scoring_schema, stored_spans
 from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.results import cell_file_stem, read_run, safe_name
-from nerbench.harness.runner import RunOutcome
 from nerbench.harness.store import Store
 from nerbench.harness.suite import ModelSpec
 from nerbench.labels import Resolution, resolve_label
 from nerbench.types import Document
+
+if TYPE_CHECKING:
+    from nerbench.harness.runner import RunOutcome
+
+# The folders a run writes, and the suffix of its files there: a later run in the directory removes its stale ones.
+OWN_FOLDERS = {"gold": ".jsonl", "predictions": ".jsonl", "details": ".json"}
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` is a run directory nerbench wrote: its ``results.json`` has nerbench's shape."""
+    try:
+        data = json.loads((path / "results.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return (
+        isinstance(data, dict) and isinstance(data.get("run"), dict) and isinstance(data["run"].get("id"), str)
+        and isinstance(data.get("cells"), list) and isinstance(data.get("datasets"), list)
+    )  # fmt: skip
+
+
+def check_out_dir(path: Path) -> None:
+    """Refuse a run directory nerbench may not write: only an absent or empty one, or an earlier run's, will do."""
+    try:
+        if not path.exists():
+            return
+        if not path.is_dir():
+            raise InputError("--out names a file: give a directory for the run (absent, empty, or a run's)", path=path)
+        if next(path.iterdir(), None) is None or is_run_dir(path):
+            return
+    except OSError as err:
+        raise InputError(f"cannot use this run directory: {err.strerror or err}", path=path) from None
+    raise InputError(
+        "--out names a directory holding files nerbench did not write (it has no nerbench results.json): give "
+        "an absent or empty directory, or an earlier run's, so nothing of yours is replaced",
+        path=path,
+    )
+
+
+def check_resumed_out_dir(previous: dict[str, Any], out_dir: Path | None) -> None:
+    """A resumed run keeps its run directory (the store's record of it): ``--out`` naming another is refused."""
+    recorded = previous.get("out_dir")
+    if out_dir is not None and recorded and out_dir.resolve() != Path(recorded):
+        raise InputError(
+            f"--resume continues run {previous['id']}, whose run directory is {recorded}: drop --out, or give "
+            f"--out {recorded} (a resumed run keeps its directory; to write elsewhere, run without --resume)"
+        )
+
+
+def _remove_stale(out_dir: Path, written: set[Path]) -> None:
+    """An earlier run's gold, prediction and detail files this run did not write (a model since removed)."""
+    for folder, suffix in OWN_FOLDERS.items():
+        if (out_dir / folder).is_dir():
+            for path in (out_dir / folder).iterdir():
+                if path.suffix == suffix and path.is_file() and not path.is_symlink() and path not in written:
+                    path.unlink()
 
 
 def csv_text(cells: Iterable[CellResult]) -> str:
@@ -90,20 +145,32 @@ def prediction_lines(store: Store, key: str, dataset: LoadedDataset, model: Mode
 
 def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
     """Write the run directory of what ran (datasets and cells as the runner returned them); returns
-    ``results.json``'s path. Predictions and details come from the store, batch by batch."""
+    ``results.json``'s path. Predictions and details come from the store, batch by batch.
+
+    In an earlier run's directory, that run's gold, prediction and detail files this run did not write are removed.
+    """
     store = outcome.store
     result = read_run(store, outcome.run_id)
+    earlier = is_run_dir(out_dir)
+    written: set[Path] = set()
+
+    def write(path: Path, text: str) -> None:
+        atomic_write(path, text)
+        written.add(path)
+
     for dataset in outcome.datasets:
-        atomic_write(out_dir / "gold" / f"{safe_name(dataset.spec.name)}.jsonl", _jsonl(gold_lines(dataset.documents)))
+        write(out_dir / "gold" / f"{safe_name(dataset.spec.name)}.jsonl", _jsonl(gold_lines(dataset.documents)))
     models = {m.name: m for m in outcome.suite.models}
     by_name = {d.spec.name: d for d in outcome.datasets}
     for cell in store.cells(outcome.run_id):
         if cell.get("cache_key") and cell["model"] in models and cell["dataset"] in by_name:
             lines = prediction_lines(store, cell["cache_key"], by_name[cell["dataset"]], models[cell["model"]])
             name = cell_file_stem(cell["model"], cell["dataset"])
-            atomic_write(out_dir / "predictions" / f"{name}.jsonl", _jsonl(lines))
+            write(out_dir / "predictions" / f"{name}.jsonl", _jsonl(lines))
             if cell.get("details"):
-                atomic_write(out_dir / "details" / f"{name}.json", json.dumps(cell["details"], ensure_ascii=False))
+                write(out_dir / "details" / f"{name}.json", json.dumps(cell["details"], ensure_ascii=False))
+    if earlier:
+        _remove_stale(out_dir, written)
     atomic_write(out_dir / "results.csv", csv_text(result.cells))
     path = out_dir / "results.json"
     atomic_write(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")

@@ -30,6 +30,8 @@ from nerbench.harness.label_plan import resolve_label_maps
 from nerbench.harness.loading import LoadedDataset, content_hash, load_datasets
 from nerbench.harness.machine import library_versions, machine_info, missing_modules
 from nerbench.harness.results import stored_cells
+from nerbench.harness.run_store import RunStore, redacted_progress
+from nerbench.harness.rundir import check_out_dir, check_resumed_out_dir
 from nerbench.harness.store import Store, StoredPrediction
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError, WorkerFailure, WorkerProcess
@@ -101,11 +103,16 @@ def open_run(
     *,
     skipped: Sequence[dict[str, str]] = (),
 ) -> str:
-    """Resume the suite's unfinished run (``--resume``) or record a new one."""
+    """Resume the suite's unfinished run (``--resume``) or record a new one.
+
+    A resumed run keeps its run directory: ``--out`` naming another one is refused. A new run's
+    directory must be absent, empty, or an earlier run's (:func:`~nerbench.harness.rundir.check_out_dir`).
+    """
     suite_path = str(suite.path.resolve())
     if options.resume:
         previous = store.unfinished_run(suite_path, suite.digest)
         if previous is not None:
+            check_resumed_out_dir(previous, options.out_dir)
             return str(previous["id"])
     run_id = new_run_id()
     info = {
@@ -118,6 +125,7 @@ def open_run(
         "datasets": [_dataset_info(d) for d in datasets],
     }
     out_dir = str((options.out_dir or Path("runs") / run_id).resolve())  # found again from any working directory
+    check_out_dir(Path(out_dir))
     store.create_run(run_id, suite=suite.name, suite_path=suite_path, digest=suite.digest, out_dir=out_dir, info=info)
     return run_id
 
@@ -152,6 +160,9 @@ def run_suite(
     the caller read them already), every ``label_map: auto`` is resolved against their labels, and the
     budget is estimated.
     """
+    if options.out_dir is not None and not options.resume:
+        check_out_dir(options.out_dir)  # before reading anything: a directory it would not write stops it now
+    progress = redacted_progress(progress)
     datasets = list(datasets) if datasets is not None else load_datasets(suite, options.limit)
     suite = resolve_label_maps(suite, datasets)
     if options.max_cost_usd is not None:
@@ -169,15 +180,22 @@ def run_suite(
             progress("model_skipped", **skipped[-1])
         else:
             models.append(model)
-    store = Store(options.store)
-    run_id = open_run(suite, options, store, datasets, skipped=skipped)
+    store = RunStore(options.store)
+    try:
+        run_id = open_run(suite, options, store, datasets, skipped=skipped)
+    except BaseException:
+        store.close()
+        raise
     ctx = RunContext(suite, options, store, run_id, progress, datasets)
     progress("run_start", run_id=run_id, models=len(models), datasets=len(datasets))
     try:
         for model in models:
             run_model(ctx, model, datasets)
     except BaseException:
-        store.finish_run(run_id, "interrupted")
+        try:
+            store.finish_run(run_id, "interrupted")
+        finally:
+            store.close()
         raise
     store.finish_run(run_id, "done")
     return RunOutcome(run_id, suite, tuple(datasets), tuple(stored_cells(store, run_id)), store)
@@ -248,15 +266,15 @@ class ModelSession:
             return dataset
         return next(d for d in self.ctx.datasets if d.spec.name == self.model.train)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the worker: ask it to shut down (``wait``), or kill its process group now."""
         if self.worker is not None:
-            self.worker.close()
-            self.worker = None
+            worker, self.worker = self.worker, None
+            worker.close(wait=wait)
 
     def restart(self) -> None:
-        if self.worker is not None:
-            self.worker.kill()
-        self.worker, self.loaded, self.fitted_on = None, False, None
+        self.close(wait=False)
+        self.loaded, self.fitted_on = False, None
         self.info = {}
 
 
@@ -285,6 +303,9 @@ def run_model(ctx: RunContext, model: ModelSpec, datasets: Sequence[LoadedDatase
             except (WorkerFailure, WorkerError) as err:
                 _fail_cell(ctx, model, dataset, str(err))
                 session.restart()
+    except BaseException:
+        session.close(wait=False)  # interrupted, or the store failed: a busy worker is not waited for
+        raise
     finally:
         session.close()
 

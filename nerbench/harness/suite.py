@@ -1,13 +1,17 @@
 """Suite file (YAML) -> a validated plan: the schema, the datasets, the models, the settings.
 
 Paths are relative to the suite file. ``${VAR}`` in a value is replaced from the
-environment when the suite is loaded (for endpoints); the run records the suite's
-raw text, never the expanded values, so a secret passed that way is not written out.
+environment when the suite is loaded (for endpoints); every expanded value is handed
+to :mod:`nerbench.redact`, so what a run writes or prints says ``${VAR}`` again, and
+the run records the suite's raw text. Names (of the suite, its models and datasets)
+are written into every output and file name, so they cannot use ``${VAR}``; nor may
+two names give one file name.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -15,10 +19,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import nerbench.limits as limits
+import nerbench.redact as redact
+from nerbench.adapters.data import formats
 from nerbench.adapters.models import adapter_names
 from nerbench.adapters.models.options import OptionError
 from nerbench.errors import ConfigError, InputError
 from nerbench.harness.model_entry import check_adapter, line_at, runner_fields
+from nerbench.harness.names import cell_clash, file_clash, name_problem
+from nerbench.harness.reader_options import reader_option_problem
 from nerbench.harness.yamlfile import line_of, load_yaml
 from nerbench.labels import LabelMap, load_label_map
 
@@ -29,6 +38,7 @@ RUNNER_MODEL_KEYS = (
     "name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "datasets", "if_installed",
     "vocabulary",
 )  # fmt: skip
+READER_KEYS = ("scheme", "repair", "group", "tag_column")  # reader options a dataset entry may give at its top
 
 
 @dataclass(frozen=True)
@@ -142,13 +152,16 @@ class _Where:
         return InputError(problem, path=self.path, line=line if line is not None else line_of(node, key))
 
 
-def _expand_env(value: Any, where: _Where, node: Any = None) -> Any:
+def _expand_env(value: Any, where: _Where, node: Any = None, *, found: dict[str, str] | None = None) -> Any:
+    """``value`` with each ``${VAR}`` replaced from the environment; ``found`` collects what was expanded."""
+    found = {} if found is None else found
     if isinstance(value, str):
 
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
                 raise where.error(f"environment variable {name} is not set (used as ${{{name}}})", node)
+            found[name] = os.environ[name]
             return os.environ[name]
 
         return _ENV.sub(sub, value)
@@ -156,10 +169,10 @@ def _expand_env(value: Any, where: _Where, node: Any = None) -> Any:
         out = type(value)()
         out.__dict__.update(getattr(value, "__dict__", {}))
         for k, v in value.items():
-            out[k] = _expand_env(v, where, value)
+            out[k] = _expand_env(v, where, value, found=found)
         return out
     if isinstance(value, list):
-        return [_expand_env(v, where, node) for v in value]
+        return [_expand_env(v, where, node, found=found) for v in value]
     return value
 
 
@@ -176,12 +189,18 @@ def load_suite(path: str | Path) -> Suite:
         raise where.error(
             f"unknown top-level key {key!r}: use name, schema, datasets, models, settings, pricing, gate", data, key
         )
-    data = _expand_env(data, where, data)
+    _names_unexpanded(data, where)
+    expanded: dict[str, str] = {}
+    data = _expand_env(data, where, data, found=expanded)
+    for name, value in expanded.items():  # before any check: an error message never shows a value
+        redact.remember(name, value, written=raw)
     schema = _schema(data.get("schema"), where, data)
-    datasets = tuple(_dataset(d, i, path.parent, schema, where) for i, d in enumerate(_list(data, "datasets", where)))
-    _unique([d.name for d in datasets], "dataset", where, data)
-    models = tuple(_model(m, where, datasets) for m in _list(data, "models", where))
-    _unique([m.name for m in models], "model", where, data)
+    dataset_entries, model_entries = _list(data, "datasets", where), _list(data, "models", where)
+    datasets = tuple(_dataset(d, i, path.parent, schema, where) for i, d in enumerate(dataset_entries))
+    _unique([d.name for d in datasets], "dataset", where, dataset_entries)
+    models = tuple(_model(m, where, datasets) for m in model_entries)
+    _unique([m.name for m in models], "model", where, model_entries)
+    _cell_files_unique(models, datasets, where, model_entries)
     return Suite(
         name=str(data.get("name") or path.stem), path=path, raw_text=raw, schema=schema, datasets=datasets,
         models=models, settings=_settings(data.get("settings") or {}, where),
@@ -211,12 +230,48 @@ def _mapping(value: Any, what: str, where: _Where, node: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _unique(names: list[str], kind: str, where: _Where, node: Any) -> None:
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise where.error(f"two {kind}s are named {name!r}: names must be unique", node)
-        seen.add(name)
+def _names_unexpanded(data: Mapping[str, Any], where: _Where) -> None:
+    """Names are written into every output and file name: a ``${VAR}`` there would write its value out."""
+    entries: list[tuple[Mapping[str, Any], str]] = [(data, "suite")]
+    for key, kind in (("datasets", "dataset"), ("models", "model")):
+        listed = data.get(key)
+        entries += [(e, kind) for e in (listed if isinstance(listed, list) else []) if isinstance(e, dict)]
+    for entry, kind in entries:
+        name = entry.get("name")
+        if isinstance(name, str) and _ENV.search(name):
+            raise where.error(
+                f"{kind} name {name!r} uses ${{VAR}}: names are written into every result and file name, "
+                "so they cannot come from the environment; write the name out", entry, "name",
+            )  # fmt: skip
+
+
+def _name(value: Mapping[str, Any], kind: str, where: _Where) -> str:
+    """A model's or dataset's name, fit to become a file name."""
+    name = str(value["name"])
+    problem = name_problem(name, kind)
+    if problem:
+        raise where.error(problem, value, "name")
+    return name
+
+
+def _entry_named(entries: list[Any], name: str) -> Any:
+    """The last entry called ``name`` (the second of two alike), for its line."""
+    return next((e for e in reversed(entries) if isinstance(e, dict) and str(e.get("name")) == name), None)
+
+
+def _unique(names: list[str], kind: str, where: _Where, entries: list[Any]) -> None:
+    clash = file_clash(names, kind)
+    if clash:
+        raise where.error(clash[0], _entry_named(entries, clash[1]), "name")
+
+
+def _cell_files_unique(
+    models: tuple[ModelSpec, ...], datasets: tuple[DatasetSpec, ...], where: _Where, entries: list[Any]
+) -> None:
+    cells = [(m.name, d.name) for m in models for d in datasets if m.runs_on(d.name)]
+    clash = cell_clash(cells)
+    if clash:
+        raise where.error(clash[0], _entry_named(entries, clash[1]), "name")
 
 
 def _schema(value: Any, where: _Where, node: Any) -> dict[str, str]:
@@ -232,33 +287,58 @@ def _schema(value: Any, where: _Where, node: Any) -> dict[str, str]:
 def _data_ref(value: Any, base: Path, where: _Where, node: Any, key: str) -> DataRef:
     if isinstance(value, str):
         value = {"path": value}
-    if not isinstance(value, dict) or not isinstance(value.get("path"), str):
+    if not isinstance(value, dict) or not isinstance(value.get("path"), str) or not value["path"]:
         raise where.error(f"'{key}' must be a path or a mapping with 'path'", node, key)
-    path = (base / value["path"]).resolve()
-    if not path.exists():
+    line_node = value if isinstance(value, dict) and "path" in getattr(value, "lines", {}) else node
+    path = base / value["path"]
+    if not _exists(path):
         raise where.error(
-            f"{key} file {value['path']!r} does not exist (paths are relative to the suite file)", value, "path"
-        )
+            f"{key} file {value['path']!r} does not exist (paths are relative to the suite file)", line_node,
+            "path" if line_node is value else key,
+        )  # fmt: skip
+    fmt = value.get("format", "auto")
+    if not isinstance(fmt, str) or (fmt != "auto" and fmt not in formats()):
+        raise where.error(f"unknown format {fmt!r}: use one of {', '.join(formats())} or auto", value, "format")
     options = value.get("options") or {}
     if not isinstance(options, dict):
         raise where.error("'options' must be a mapping of reader options", value, "options")
-    options = {**options, **{k: value[k] for k in ("scheme", "repair", "group", "tag_column") if k in value}}
-    return DataRef(path, str(value.get("format", "auto")), options)
+    options = {**options, **{k: value[k] for k in READER_KEYS if k in value}}
+    _check_reader_options(options, where, value)
+    return DataRef(path.resolve(), fmt, options)
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a name no file system accepts (a NUL byte, too long) does not."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _check_reader_options(options: dict[str, Any], where: _Where, entry: Any) -> None:
+    """Reader options given in a suite, checked by name, type and value before anything is read."""
+    problem = reader_option_problem(options)
+    if problem:
+        key, text = problem
+        nested = entry.get("options") if isinstance(entry.get("options"), dict) else {}
+        node = entry if key is None or key in entry else nested
+        raise where.error(text, node, key)
 
 
 def _dataset(value: Any, index: int, base: Path, schema: dict[str, str], where: _Where) -> DatasetSpec:
     if not isinstance(value, dict) or "name" not in value or "path" not in value:
         raise where.error(f"dataset {index + 1} must be a mapping with at least 'name' and 'path'", value)
-    allowed = {"name", "path", "format", "options", "scheme", "repair", "group", "tag_column", "train", "schema"}
+    name = _name(value, "dataset", where)
+    allowed = {"name", "path", "format", "options", *READER_KEYS, "train", "schema"}
     for key in value:
         if key not in allowed:
-            raise where.error(f"dataset {value['name']!r}: unknown key {key!r}", value, key)
+            raise where.error(f"dataset {name!r}: unknown key {key!r}", value, key)
     test = _data_ref(value, base, where, value, "path")
     train = _data_ref(value["train"], base, where, value, "train") if value.get("train") else None
     own = _schema(value.get("schema"), where, value)
     if own and any(not d for d in own.values()):
         own = {k: d or schema.get(k, "") for k, d in own.items()}
-    return DatasetSpec(str(value["name"]), test, train, own or schema)
+    return DatasetSpec(name, test, train, own or schema)
 
 
 def _model(
@@ -272,7 +352,7 @@ def _model(
     """
     if not isinstance(value, dict) or "name" not in value or "adapter" not in value:
         raise where.error("each model must be a mapping with at least 'name' and 'adapter'", value)
-    name, adapter = str(value["name"]), str(value["adapter"])
+    name, adapter = _name(value, "model", where), str(value["adapter"])
     if adapter not in adapter_names() and ":" not in adapter:
         import difflib
 
@@ -314,7 +394,7 @@ def _resolve_paths(value: Any, base: Path) -> Any:
         return [_resolve_paths(v, base) for v in value]
     if isinstance(value, str) and value and not Path(value).is_absolute() and "\n" not in value:
         candidate = base / value
-        if (value.startswith((".", "/")) or "/" in value or Path(value).suffix) and candidate.exists():
+        if (value.startswith((".", "/")) or "/" in value or Path(value).suffix) and _exists(candidate):
             return str(candidate.resolve())
     return value
 
@@ -385,9 +465,16 @@ def _settings(value: Any, where: _Where) -> Settings:
             continue
         kind: type[float] | type[int] = float if isinstance(known[key].default, float) else int
         if not isinstance(item, int | float) or isinstance(item, bool) or (kind is int and not isinstance(item, int)):
-            raise where.error(f"setting {key!r} must be a number, got {item!r}", value, key)
+            whole = " (a whole one)" if kind is int else ""
+            raise where.error(f"setting {key!r} must be a number{whole}, got {item!r}", value, key)
+        if isinstance(item, float) and not math.isfinite(item):
+            raise where.error(f"setting {key!r} must be a finite number, got {item!r}", value, key)
         if item < 0:
             raise where.error(f"setting {key!r} must not be negative", value, key)
+        if item > limits.SETTINGS[key]:
+            raise where.error(
+                f"setting {key!r} must be at most {limits.shown(limits.SETTINGS[key])}, got {item:,}", value, key
+            )
         kwargs[key] = kind(item)
     if kwargs.get("batch_size", 1) < 1 or kwargs.get("stability_passes", 1) < 1:
         raise where.error("batch_size and stability_passes must be at least 1", value)

@@ -119,14 +119,17 @@ class WorkerProcess:
         return " | ".join(text[-lines:])[:300]
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+        """Kill the worker's whole process group (what its libraries started too) and reap it."""
+        if self.proc.returncode is None:  # not reaped yet: its process group id cannot have been reused
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
-    def close(self) -> None:
-        """Ask the worker to stop; kill it if it does not."""
-        if self.proc.poll() is None:
+    def close(self, *, wait: bool = True) -> None:
+        """Ask the worker to stop and kill it if it does not (``wait``), or kill it now; then release its pipes."""
+        if not wait:
+            self.kill()
+        elif self.proc.poll() is None:
             try:
                 self.call("shutdown", timeout=10)
                 self.proc.wait(timeout=10)

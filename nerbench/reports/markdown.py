@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 from nerbench.reports import pick
 from nerbench.reports.compare import Change
 from nerbench.reports.html import report_columns
 from nerbench.reports.model import Board, Report
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~#])")  # what Markdown renderers (GitHub's included) read as markup
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
 
 def cell(value: object, digits: int = 3) -> str:
-    """A Markdown table cell: numbers rounded, pipes and newlines escaped."""
+    """Text as Markdown shows it literally (a table cell, a heading, a list item): numbers rounded, markup
+    characters backslash-escaped, HTML turned into entities, newlines into spaces."""
     if value is None:
         return "—"
     text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    text = _MARKDOWN.sub(r"\\\1", " ".join(text.splitlines()))
+    return "".join(_HTML.get(c, c) for c in text)
+
+
+def code(value: object) -> str:
+    """A code span (outside tables) showing ``value`` literally: fenced with more backticks than it holds."""
+    text = " ".join(str(value).splitlines())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _board(board: Board) -> list[str]:
@@ -40,9 +56,9 @@ def _board(board: Board) -> list[str]:
     if board.any_tie:
         lines += ["≈ not significantly different from the most accurate model (paired bootstrap).", ""]
     for p in pick.picks(board):
-        lines.append(f"- **{p.question}:** {('`' + cell(p.model) + '` — ') if p.model else ''}{cell(p.why)}")
+        lines.append(f"- **{p.question}:** {(code(p.model) + ' — ') if p.model else ''}{cell(p.why)}")
     for model, (label, f1, n) in pick.weakest_labels(board).items():
-        lines.append(f"- **Weakest label of `{cell(model)}`:** {cell(label)} (F1 {f1:.3f}, {n} gold spans)")
+        lines.append(f"- **Weakest label of {code(model)}:** {cell(label)} (F1 {f1:.3f}, {n} gold spans)")
     for note in pick.notes(board):
         lines.append(f"- _Note:_ {cell(note)}")
     return [*lines, ""]

@@ -95,3 +95,47 @@ def test_document_text_with_html_is_shown_as_text_and_never_run(tmp_path: Path) 
     assert "<svg onload" not in dom and '"><script>' not in dom  # the label and the model name stay text
     assert "ORG&lt;svg onload=document.title='pwned'&gt;" in dom
     assert 'crf"&gt;&lt;script&gt;document.title="pwned"&lt;/script&gt;' in dom
+
+
+SPACED = "WORK OF ART"  # a label with spaces (OntoNotes has several)
+_FILTER_PROBE = """<script>
+(function () {
+  var select = document.querySelector(".f-label");
+  select.value = LABEL;
+  select.dispatchEvent(new Event("change"));
+  var shown = Array.prototype.filter.call(document.querySelectorAll(".example"), function (ex) {
+    return !ex.classList.contains("hidden");
+  }).map(function (ex) { return ex.querySelector(".doc").textContent.split(" — ")[0]; });
+  var pre = document.body.appendChild(document.createElement("pre"));
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(shown);
+}());
+</script>
+"""
+
+
+def test_the_example_filter_finds_a_label_with_spaces(tmp_path: Path) -> None:
+    docs = []
+    for i in range(6):
+        text = f"Ada read Hamlet on day {i}." if i % 2 else f"Ada met Bob on day {i}."
+        spans = [{"start": 0, "end": 3, "label": "PER"}]
+        word = "Hamlet" if i % 2 else "Bob"
+        spans.append({"start": text.index(word), "end": text.index(word) + len(word),
+                      "label": SPACED if i % 2 else "PER"})  # fmt: skip
+        docs.append({"id": f"x{i}", "text": text, "spans": spans})
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    suite = {"name": "spaced", "datasets": [{"name": "spaced", "path": str(gold)}],
+             "models": [{"name": "ada-only", "adapter": "rules", "regex": [{"label": "PER", "pattern": "Ada"}]}],
+             "settings": {"latency_samples": 1, "warmup": 0, "bootstrap": 0}}  # fmt: skip
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(suite), encoding="utf-8")
+    nerbench("run", tmp_path / "suite.yaml", "--out", tmp_path / "run", "--store", tmp_path / "db", cwd=tmp_path)
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert f'<option value="{SPACED}">' in page
+    probe = _FILTER_PROBE.replace("LABEL", json.dumps(SPACED))
+    (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom, console = open_in_chromium(tmp_path / "probe.html", tmp_path / "profile")
+    assert console == []
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, "the probe did not run"
+    assert sorted(json.loads(found.group(1))) == ["x1", "x3", "x5"]  # the documents whose missed span is a WORK OF ART

@@ -72,16 +72,33 @@ def md_run_id(markdown_file: Path) -> str:
 # ---------------------------------------------------------------- which run, and where the files go
 
 
-def test_a_run_directory_with_out_writes_the_page_its_markdown_and_the_csv_beside_it(runs: Runs) -> None:
-    written = report(runs, "run-a", "--out", "elsewhere/page.html")
-    assert written == ["elsewhere/page.html", "elsewhere/report.md", "elsewhere/results.csv"]
+def test_a_run_directory_with_out_writes_the_page_and_its_markdown_and_csv_named_after_it(runs: Runs) -> None:
     out = runs.work / "elsewhere"
-    assert sorted(p.name for p in out.iterdir()) == ["page.html", "report.md", "results.csv"]
-    assert (out / "results.csv").read_bytes() == (runs.dir("a") / "results.csv").read_bytes()
-    assert md_run_id(out / "report.md") == runs.ids["a"]
+    out.mkdir()
+    for name in ("report.md", "results.csv"):  # another report's files (or the user's) in the same folder
+        (out / name).write_text(f"not nerbench's {name}", encoding="utf-8")
+    written = report(runs, "run-a", "--out", "elsewhere/page.html")
+    assert written == ["elsewhere/page.html", "elsewhere/page.md", "elsewhere/page.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["page.csv", "page.html", "page.md", "report.md", "results.csv"]
+    for name in ("report.md", "results.csv"):
+        assert (out / name).read_text(encoding="utf-8") == f"not nerbench's {name}"  # untouched
+    assert (out / "page.csv").read_bytes() == (runs.dir("a") / "results.csv").read_bytes()
+    assert md_run_id(out / "page.md") == runs.ids["a"]
     html = (out / "page.html").read_text(encoding="utf-8")
     assert set(re.findall(r'<tr class="model-row[^"]*" data-model="([^"]+)"', html)) == {"rules-general", "crf"}
-    assert "Compared with" not in html and "Compared with" not in (out / "report.md").read_text(encoding="utf-8")
+    assert "Compared with" not in html and "Compared with" not in (out / "page.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [("elsewhere-dir", "--out names a directory"), ("summary.md", "--out names a .md file"),
+     ("summary.csv", "--out names a .csv file")],
+)  # fmt: skip
+def test_report_out_that_would_clash_with_its_siblings_is_refused(runs: Runs, target: str, needle: str) -> None:
+    (runs.work / "elsewhere-dir").mkdir(exist_ok=True)
+    proc = nerbench("report", "run-a", "--out", target, "--store", "db", cwd=runs.work, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and needle in proc.stderr, proc.stderr
+    assert not (runs.work / "summary.md").exists() and not any((runs.work / "elsewhere-dir").iterdir())
 
 
 def test_without_out_the_report_goes_into_the_run_directory_whose_csv_is_kept(runs: Runs) -> None:
@@ -97,7 +114,7 @@ def test_without_out_the_report_goes_into_the_run_directory_whose_csv_is_kept(ru
 def test_a_run_id_from_the_store_gives_the_same_report_as_its_directory(runs: Runs) -> None:
     report(runs, "run-b", "--out", "from-dir/report.html")
     report(runs, runs.ids["b"], "--out", "from-id/report.html")
-    for name in ("report.html", "report.md", "results.csv"):
+    for name in ("report.html", "report.md", "report.csv"):
         assert (runs.work / "from-id" / name).read_bytes() == (runs.work / "from-dir" / name).read_bytes(), name
 
 

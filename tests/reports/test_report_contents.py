@@ -387,7 +387,8 @@ def test_each_models_examples_show_its_worst_documents_with_classed_spans(run: R
     gold = run.jsonl(f"gold/{dataset}.jsonl")
     for (_, el), e in zip(shown, expected, strict=True):
         assert el.all("div", "doc")[0].text() == f"{e.doc_id} — {e.errors} errors"
-        assert el.attrs["data-classes"].split() == list(e.classes) and el.attrs["data-labels"].split() == list(e.labels)
+        assert json.loads(el.attrs["data-classes"]) == list(e.classes)
+        assert json.loads(el.attrs["data-labels"]) == list(e.labels)
         gold_row, pred_row = el.all("div", "row")
         assert _spans(gold_row) == e.gold and _spans(pred_row) == e.predicted
         assert plain(gold_row) == plain(pred_row) == gold[e.doc_id]["text"]  # the whole text, spans in place
@@ -412,14 +413,20 @@ def test_the_example_filter_shows_only_documents_with_the_class_and_label(run: R
 # --- 6. report.md agrees with the page -----------------------------------------------------------------------
 
 
+def _md_text(markdown: str) -> str:
+    """What Markdown shows for text ``cell()`` escaped: backslash escapes and entities undone."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", markdown))
+
+
 def _md_boards(md: str) -> dict[str, tuple[list[list[str]], list[str]]]:
     """Per dataset: the table's rows (cells) and the bullet lines, markup stripped."""
     boards: dict[str, tuple[list[list[str]], list[str]]] = {}
     for block in md.split("\n### ")[1:]:
         name, *lines = block.splitlines()
-        rows = [[c.strip() for c in line.strip("|").split(" | ")] for line in lines if line.startswith("| ")][1:]
-        bullets = [line[2:].replace("**", "").replace("`", "") for line in lines if line.startswith("- ")]
-        boards[name] = (rows, bullets)
+        rows = [[_md_text(c.strip()) for c in re.split(r"(?<!\\) \| ", line.strip("|"))]
+                for line in lines if line.startswith("| ")][1:]  # fmt: skip
+        bullets = [_md_text(line[2:].replace("**", "").replace("`", "")) for line in lines if line.startswith("- ")]
+        boards[_md_text(name)] = (rows, bullets)
     return boards
 
 

@@ -103,3 +103,15 @@ def test_nerbench_models_shows_the_end_of_support_notice(tmp_path: Path) -> None
     assert f"note: ibm-nlu: {WatsonNluAdapter.notice}" in notes, listing[-2000:]
     assert not any(line.startswith(("note: rules", "note: crf", "note: llm")) for line in notes)  # none set: none shown
     assert "deprecated" in notes[0] and "end of support on 2027-07-31" in notes[0]
+
+
+def test_request_timeout_s_bounds_each_request(server: WatsonNluService, tmp_path: Path) -> None:
+    """The SDK's HTTP client gets ``request_timeout_s``: a server slower than it fails the document, promptly."""
+    server.slow_first, server.slow_s = 1, 5.0
+    model = _model(server, request_timeout_s=0.5, max_retries=0, concurrency=1)
+    doc = run(tmp_path, write_suite(tmp_path, model, texts=TEXTS[:2]))
+    result = cell(doc, "watson", "gold")
+    preds = predictions(tmp_path, "watson")
+    assert "timed out" in preds["d0"]["error"].lower() and "error" not in preds["d1"]
+    assert result["failures"]["failed_docs"] == 1
+    assert result["latency"]["predict_s"] < 4.0  # the SDK's own default (60 s) would have waited the 5 s out
