@@ -15,7 +15,7 @@ MAX_SEED = 2**63 - 1
 SETTINGS: dict[str, float] = {
     "batch_size": 1_000_000, "latency_samples": 100_000, "warmup": 100_000, "bootstrap": MAX_BOOTSTRAP,
     "timeout_s": MAX_TIMEOUT_S, "seed": MAX_SEED, "stability_passes": 100, "instance_usd_per_hour": 1e6,
-    "gpu_usd_per_hour": 1e6, "max_failed_share": 1.0,
+    "gpu_usd_per_hour": 1e6, "max_failed_share": 1.0, "min_overlap": 1.0,
 }  # fmt: skip
 
 YAML_MAX_DEPTH = 64  # nesting levels of a suite file (a real one has fewer than ten)

@@ -471,15 +471,12 @@ def _settings(value: Any, where: _Where) -> Settings:
             raise where.error(f"setting {key!r} must be a finite number, got {item!r}", value, key)
         if item < 0:
             raise where.error(f"setting {key!r} must not be negative", value, key)
-        if item > limits.SETTINGS[key]:
-            raise where.error(
-                f"setting {key!r} must be at most {limits.shown(limits.SETTINGS[key])}, got {item:,}", value, key
-            )
+        limit = limits.SETTINGS.get(key)
+        if limit is not None and item > limit:
+            raise where.error(f"setting {key!r} must be at most {limits.shown(limit)}, got {item:,}", value, key)
         kwargs[key] = kind(item)
     if kwargs.get("batch_size", 1) < 1 or kwargs.get("stability_passes", 1) < 1:
         raise where.error("batch_size and stability_passes must be at least 1", value)
-    if kwargs.get("min_overlap", 0.5) > 1 or kwargs.get("max_failed_share", 0.5) > 1:
-        raise where.error("min_overlap and max_failed_share are shares: at most 1", value)
     return Settings(**kwargs)
 
 
