@@ -15,6 +15,7 @@ from nerbench.evaluation import Metrics
 from nerbench.harness.cell_result import (
     DONE,
     FAILED,
+    RESULT_VERSION,
     SCHEMA_MISMATCH,
     CellCost,
     CellResult,
@@ -33,12 +34,12 @@ from nerbench.harness.cost import (
     units_for_requests,
     with_hourly,
 )
-from nerbench.harness.loading import LoadedDataset
+from nerbench.harness.loading import LoadedDataset, content_hash
 from nerbench.harness.store import Store
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError
 from nerbench.labels import LabelMap, fitting_maps, outside
-from nerbench.scoring import Score, bootstrap_ci, score
+from nerbench.scoring import SCORER_VERSION, Score, bootstrap_ci, score
 from nerbench.types import Span
 from nerbench.views import relaxed_view
 
@@ -82,6 +83,24 @@ def scoring_schema(dataset: LoadedDataset, label_map: LabelMap | None) -> frozen
     if dataset.spec.schema:
         return frozenset(dataset.spec.schema)
     return dataset.labels | (label_map.targets() if label_map else frozenset())
+
+
+def result_key(
+    suite: Suite, datasets: Sequence[LoadedDataset], model: ModelSpec, dataset: LoadedDataset, key: str, *,
+    trains: bool,
+) -> str:  # fmt: skip
+    """What a cell's scored result depends on beyond its predictions (``key``): the gold, the label map and
+    schema, every setting and price, the vocabulary, the train split "seen" refers to, and the scorer's and
+    the result model's versions. Equal keys mean equal results, so a cached cell reuses its scoring."""
+    label_map = model.label_map_for(dataset.spec.name)
+    mapping = (label_map.name, sorted(label_map.mapping.items(), key=str), label_map.auto) if label_map else None
+    split = (model.train or dataset.spec.name) if trains else dataset.spec.name
+    train_hash = next((d.train_hash for d in datasets if d.spec.name == split), None)
+    settings = sorted((k, str(v)) for k, v in suite.settings.__dict__.items())
+    return content_hash(
+        SCORER_VERSION, RESULT_VERSION, key, dataset.gold_hash, mapping, sorted(scoring_schema(dataset, label_map)),
+        settings, dict(suite.pricing), model.vocabulary, model.adapter, split, train_hash,
+    )  # fmt: skip
 
 
 def _percentile(samples: Sequence[float], q: float) -> float | None:

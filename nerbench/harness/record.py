@@ -38,7 +38,7 @@ class Recorded:
 
 def stored_details(store: Store, run_id: str) -> dict[tuple[str, str], Details]:
     """Each cell's details (per-document counts, match records) as the store keeps them."""
-    return {(c["model"], c["dataset"]): d for c in store.cells(run_id) if (d := Details.from_json(c.get("details")))}
+    return {k: d for k, raw in store.cell_details(run_id).items() if (d := Details.from_json(raw)) is not None}
 
 
 def run_and_record(

@@ -223,11 +223,7 @@ def load_run(run: str | Path, store: str | Path = DEFAULT_STORE) -> LoadedRun:
     try:
         run_id = resolve_run(db, str(run))
         result = read_run(db, run_id)
-        details = {
-            (c["model"], c["dataset"]): d
-            for c in db.cells(run_id)
-            if (d := Details.from_json(c.get("details"))) is not None
-        }
+        details = {k: d for k, raw in db.cell_details(run_id).items() if (d := Details.from_json(raw)) is not None}
         record = db.run(run_id) or {}
     finally:
         db.close()

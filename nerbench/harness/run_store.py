@@ -13,7 +13,7 @@ for the progress events the console shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import nerbench.redact as redact
@@ -35,9 +35,21 @@ class RunStore(Store):
         return super().unfinished_run(redact.text(suite_path), digest)
 
     def save_cell(
-        self, run_id: str, model: str, dataset: str, *, status: str, cache_key: str | None, result: dict[str, Any]
+        self,
+        run_id: str,
+        model: str,
+        dataset: str,
+        *,
+        status: str,
+        cache_key: str | None,
+        result: dict[str, Any],
+        result_key: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
-        super().save_cell(run_id, model, dataset, status=status, cache_key=cache_key, result=redact.value(result))
+        super().save_cell(
+            run_id, model, dataset, status=status, cache_key=cache_key, result=redact.value(result),
+            result_key=result_key, details=details,  # counts, gold ids and labels: nothing a suite expands
+        )  # fmt: skip
 
     def start_prediction_set(self, cache_key: str, *, adapter: str, fingerprint: str, dataset_hash: str) -> None:
         super().start_prediction_set(

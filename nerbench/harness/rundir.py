@@ -162,13 +162,15 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
         write(out_dir / "gold" / f"{safe_name(dataset.spec.name)}.jsonl", _jsonl(gold_lines(dataset.documents)))
     models = {m.name: m for m in outcome.suite.models}
     by_name = {d.spec.name: d for d in outcome.datasets}
+    details = store.cell_details(outcome.run_id)
     for cell in store.cells(outcome.run_id):
         if cell.get("cache_key") and cell["model"] in models and cell["dataset"] in by_name:
             lines = prediction_lines(store, cell["cache_key"], by_name[cell["dataset"]], models[cell["model"]])
             name = cell_file_stem(cell["model"], cell["dataset"])
             write(out_dir / "predictions" / f"{name}.jsonl", _jsonl(lines))
-            if cell.get("details"):
-                write(out_dir / "details" / f"{name}.json", json.dumps(cell["details"], ensure_ascii=False))
+            found = details.get((cell["model"], cell["dataset"]))
+            if found:
+                write(out_dir / "details" / f"{name}.json", json.dumps(found, ensure_ascii=False))
     if earlier:
         _remove_stale(out_dir, written)
     atomic_write(out_dir / "results.csv", csv_text(result.cells))

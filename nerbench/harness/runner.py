@@ -24,7 +24,7 @@ import numpy as np
 from nerbench.adapters.data import read_corpus
 from nerbench.errors import ConfigError
 from nerbench.harness.cell_result import FAILED, CellResult, Failures, TrainOverlap
-from nerbench.harness.cells import CellInputs, cell_result, details, failure_cause, usage_cost
+from nerbench.harness.cells import CellInputs, cell_result, details, failure_cause, result_key, usage_cost
 from nerbench.harness.estimate import estimate_suite
 from nerbench.harness.label_plan import resolve_label_maps
 from nerbench.harness.loading import LoadedDataset, content_hash, load_datasets
@@ -327,10 +327,11 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     """One model on one dataset: cached predictions, or predict, time and store; then score."""
     fingerprint = session.fingerprint()
     key = cache_key(model, fingerprint, dataset, bool(session.info.get("trains")))
+    if not ctx.options.use_cache:
+        # --no-cache predicts into a set of this run's own: another run reading or writing the cached set (two
+        # runs share a store) is never disturbed, and later cached runs keep reusing that earlier set
+        key = content_hash(key, "no-cache", ctx.run_id)
     existing = ctx.store.prediction_set(key)
-    if existing is not None and not ctx.options.use_cache:
-        ctx.store.forget_prediction_set(key)
-        existing = None
     cached = existing is not None and existing["complete"]
     ctx.progress(
         "cell_start", model=model.name, dataset=dataset.spec.name, documents=len(dataset.documents), cached=cached
@@ -344,6 +345,14 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     else:
         perf = existing["perf"] if existing else {}
     trains = bool(session.info.get("trains") or perf.get("fit_s"))
+    scoring_key = result_key(ctx.suite, ctx.datasets, model, dataset, key, trains=trains)
+    reused = ctx.store.scoring(scoring_key) if cached else None
+    if reused is not None:  # scored before from the same predictions, gold and settings: nothing to redo
+        cell = CellResult.from_json({**reused, "model": model.name, "dataset": dataset.spec.name, "cached": True})
+        ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status, cache_key=key,
+                            result=cell.to_json(), result_key=scoring_key)  # fmt: skip
+        ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
+        return
     split, keys = _train_split(ctx, model, dataset, trains)
     overlap = None
     if trains and keys is not None:
@@ -352,8 +361,8 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     cell, result = cell_result(ctx.store, ctx.suite, inputs)
     if not cached and cell.cost is not None and cell.cost.basis != "compute":
         ctx.spent_usd += cell.cost.spent_usd
-    stored = {**cell.to_json(), "details": details(result)}
-    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status, cache_key=key, result=stored)
+    ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status, cache_key=key,
+                        result=cell.to_json(), result_key=scoring_key, details=details(result))  # fmt: skip
     ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
 
 

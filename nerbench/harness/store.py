@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from nerbench.errors import InputError
+from nerbench.harness.store_upgrade import UPGRADABLE, insert_details, read_details, upgrade_from_v1
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: integer prediction-set ids, per-document details in rows, shared scorings
 DEFAULT_STORE = Path(".nerbench/results.db")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -40,18 +41,27 @@ CREATE TABLE runs (
     finished_at TEXT, status TEXT, out_dir TEXT, info TEXT);
 CREATE TABLE cells (
     run_id TEXT, model TEXT, dataset TEXT, status TEXT, cache_key TEXT, result TEXT, updated_at TEXT,
-    PRIMARY KEY (run_id, model, dataset));
+    scoring_id INTEGER, PRIMARY KEY (run_id, model, dataset));
 CREATE TABLE prediction_sets (
-    cache_key TEXT PRIMARY KEY, adapter TEXT, fingerprint TEXT, dataset_hash TEXT, complete INTEGER,
-    perf TEXT, created_at TEXT);
+    id INTEGER PRIMARY KEY, cache_key TEXT UNIQUE, adapter TEXT, fingerprint TEXT, dataset_hash TEXT,
+    complete INTEGER, perf TEXT, created_at TEXT);
 CREATE TABLE predictions (
-    cache_key TEXT, doc_id TEXT, position INTEGER, spans TEXT, error TEXT,
-    PRIMARY KEY (cache_key, doc_id));
+    set_id INTEGER, doc_id TEXT, position INTEGER, spans TEXT, error TEXT,
+    PRIMARY KEY (set_id, doc_id)) WITHOUT ROWID;
 CREATE TABLE batches (
-    cache_key TEXT, first_position INTEGER, documents INTEGER, characters INTEGER, seconds REAL,
-    PRIMARY KEY (cache_key, first_position));
+    set_id INTEGER, first_position INTEGER, documents INTEGER, characters INTEGER, seconds REAL,
+    PRIMARY KEY (set_id, first_position)) WITHOUT ROWID;
+CREATE TABLE scorings (id INTEGER PRIMARY KEY, result_key TEXT UNIQUE, result TEXT, created_at TEXT);
+CREATE TABLE doc_counts (
+    scoring_id INTEGER, position INTEGER, doc_id TEXT, correct INTEGER, predicted INTEGER, gold INTEGER,
+    PRIMARY KEY (scoring_id, position)) WITHOUT ROWID;
+CREATE TABLE instances (
+    scoring_id INTEGER, seq INTEGER, doc_id TEXT, gold_index INTEGER, pred_index INTEGER, class TEXT,
+    gold_label TEXT, pred_label TEXT, PRIMARY KEY (scoring_id, seq)) WITHOUT ROWID;
 """
-TABLE_NAMES = frozenset({"meta", "runs", "cells", "prediction_sets", "predictions", "batches"})
+TABLE_NAMES = frozenset(
+    {"meta", "runs", "cells", "prediction_sets", "predictions", "batches", "scorings", "doc_counts", "instances"}
+)
 
 # What an SQLite error means for the user, and what to do: (words in SQLite's message, meaning, advice).
 _AGAIN = "then run again (--resume continues an interrupted run)"
@@ -188,8 +198,7 @@ class Store:
 
     def _open_writable(self) -> None:
         names = self._schema()
-        if names:
-            self._check_schema(names)  # before any write: a foreign database is left exactly as it was
+        version = self._check_schema(names) if names else None  # before any write: a foreign one stays as it was
         self._retrying(lambda: self.db.execute("PRAGMA journal_mode = WAL"))
         # WAL with synchronous=NORMAL: a killed process loses nothing committed (only a power cut could).
         self.db.execute("PRAGMA synchronous = NORMAL")
@@ -203,15 +212,17 @@ class Store:
                         if statement.strip():
                             db.execute(statement)
                     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        if version in UPGRADABLE:
+            with self.transaction() as db:
+                if self._version() in UPGRADABLE:  # another process may have upgraded it meanwhile
+                    upgrade_from_v1(db, _TABLES)
 
     def _schema(self) -> set[str]:
         """Names in the database's schema (tables, indexes, views, triggers): empty for a new database."""
         rows = self._retrying(lambda: self.db.execute("SELECT name FROM sqlite_master").fetchall())
         return {str(name) for (name,) in rows}
 
-    def _check_schema(self, names: set[str]) -> None:
-        if "meta" not in names:
-            raise self._not_a_store("it is an SQLite database without nerbench's tables")
+    def _version(self) -> str | None:
         try:
             row = self._retrying(
                 lambda: self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -219,15 +230,31 @@ class Store:
         except sqlite3.OperationalError as err:
             if "no such column" not in str(err):
                 raise
-            row = None  # someone else's table called meta
-        if row is None:
+            return None  # someone else's table called meta
+        return None if row is None else str(row[0])
+
+    def _check_schema(self, names: set[str]) -> str:
+        """The store's schema version: this one, or one a writable open upgrades in place."""
+        if "meta" not in names:
+            raise self._not_a_store("it is an SQLite database without nerbench's tables")
+        version = self._version()
+        if version is None:
             raise self._not_a_store("it is an SQLite database without nerbench's schema version")
-        if str(row[0]) != str(SCHEMA_VERSION):
-            version = f"results store schema version {str(row[0])[:20]!r} is not {SCHEMA_VERSION}"
-            raise InputError(f"{version} (another nerbench version wrote it): {self._advice}", path=self.path)
+        if version in UPGRADABLE and self.read_only:
+            raise InputError(
+                f"results store schema version {version} was written by an earlier nerbench: any run on it "
+                "(nerbench run ... --store it) upgrades it in place, keeping every run and cached prediction",
+                path=self.path,
+            )
+        if version in UPGRADABLE:
+            return version
+        if version != str(SCHEMA_VERSION):
+            problem = f"results store schema version {version[:20]!r} is not {SCHEMA_VERSION}"
+            raise InputError(f"{problem} (another nerbench version wrote it): {self._advice}", path=self.path)
         missing = ", ".join(sorted(TABLE_NAMES - names))
         if missing:
             raise self._not_a_store(f"it lacks nerbench's tables {missing}")
+        return version
 
     @property
     def _advice(self) -> str:
@@ -350,13 +377,43 @@ class Store:
     # cells
     @_guarded
     def save_cell(
-        self, run_id: str, model: str, dataset: str, *, status: str, cache_key: str | None, result: dict[str, Any]
+        self,
+        run_id: str,
+        model: str,
+        dataset: str,
+        *,
+        status: str,
+        cache_key: str | None,
+        result: dict[str, Any],
+        result_key: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
+        """One cell; with ``result_key``, its scoring (the result and its details as rows) is stored once and
+        shared by every cell scored from the same predictions, gold and settings (``details`` written only when
+        that scoring is new)."""
+        text = json.dumps(result, ensure_ascii=False)
         with self.transaction() as db:
+            scoring_id = None
+            if result_key is not None:
+                row = db.execute("SELECT id FROM scorings WHERE result_key = ?", (result_key,)).fetchone()
+                if row is None:
+                    scoring_id = db.execute(
+                        "INSERT INTO scorings (result_key, result, created_at) VALUES (?, ?, ?)",
+                        (result_key, text, now()),
+                    ).lastrowid
+                    insert_details(db, int(scoring_id or 0), details or {})
+                else:
+                    scoring_id = row[0]
             db.execute(
-                "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, model, dataset, status, cache_key, json.dumps(result, ensure_ascii=False), now()),
+                "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, model, dataset, status, cache_key, text, now(), scoring_id),
             )
+
+    @_guarded
+    def scoring(self, result_key: str) -> dict[str, Any] | None:
+        """The result stored for a scoring key, when a cell was already scored from the same inputs."""
+        row = self.db.execute("SELECT result FROM scorings WHERE result_key = ?", (result_key,)).fetchone()
+        return None if row is None else self._loads(row[0], dict)
 
     @_guarded
     def cells(self, run_id: str) -> list[dict[str, Any]]:
@@ -368,6 +425,14 @@ class Store:
         ]
 
     @_guarded
+    def cell_details(self, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each scored cell's details (per-document counts and instance records), read from their rows."""
+        rows = self.db.execute(
+            "SELECT model, dataset, scoring_id FROM cells WHERE run_id = ? AND scoring_id IS NOT NULL", (run_id,)
+        ).fetchall()
+        return {(m, d): read_details(self.db, int(sid)) for m, d, sid in rows}
+
+    @_guarded
     def cell_done(self, run_id: str, model: str, dataset: str) -> bool:
         row = self.db.execute(
             "SELECT status FROM cells WHERE run_id = ? AND model = ? AND dataset = ?", (run_id, model, dataset)
@@ -375,6 +440,10 @@ class Store:
         return row is not None and row[0] in ("done", "failed", "schema-mismatch")
 
     # predictions
+    def _set_id(self, cache_key: str) -> int | None:
+        row = self.db.execute("SELECT id FROM prediction_sets WHERE cache_key = ?", (cache_key,)).fetchone()
+        return None if row is None else int(row[0])
+
     @_guarded
     def prediction_set(self, cache_key: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT complete, perf FROM prediction_sets WHERE cache_key = ?", (cache_key,)).fetchone()
@@ -386,15 +455,20 @@ class Store:
     def start_prediction_set(self, cache_key: str, *, adapter: str, fingerprint: str, dataset_hash: str) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO prediction_sets VALUES (?, ?, ?, ?, 0, NULL, ?)",
+                "INSERT OR IGNORE INTO prediction_sets (cache_key, adapter, fingerprint, dataset_hash, complete, "
+                "perf, created_at) VALUES (?, ?, ?, ?, 0, NULL, ?)",
                 (cache_key, adapter, fingerprint, dataset_hash, now()),
             )
 
     @_guarded
     def forget_prediction_set(self, cache_key: str) -> None:
         with self.transaction() as db:
-            for table in ("predictions", "batches", "prediction_sets"):
-                db.execute(f"DELETE FROM {table} WHERE cache_key = ?", (cache_key,))
+            set_id = self._set_id(cache_key)
+            if set_id is None:
+                return
+            for table in ("predictions", "batches"):
+                db.execute(f"DELETE FROM {table} WHERE set_id = ?", (set_id,))
+            db.execute("DELETE FROM prediction_sets WHERE id = ?", (set_id,))
 
     @_guarded
     def add_batch(
@@ -407,14 +481,17 @@ class Store:
         seconds: float,
     ) -> None:
         """Store one batch's outputs and its timing in one transaction (all or nothing)."""
-        rows = [
-            (cache_key, p.doc_id, p.position, json.dumps(p.spans, ensure_ascii=False), p.error) for p in predictions
-        ]
         with self.transaction() as db:
+            set_id = self._set_id(cache_key)
+            if set_id is None:
+                raise InputError(f"no prediction set {cache_key[:12]} to add a batch to", path=self.path)
+            rows = [
+                (set_id, p.doc_id, p.position, json.dumps(p.spans, ensure_ascii=False), p.error) for p in predictions
+            ]
             db.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?)", rows)
             db.execute(
                 "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?)",
-                (cache_key, first_position, len(rows), characters, seconds),
+                (set_id, first_position, len(rows), characters, seconds),
             )
 
     @_guarded
@@ -426,17 +503,18 @@ class Store:
 
     @_guarded
     def predictions(self, cache_key: str) -> dict[str, StoredPrediction]:
-        rows = self.db.execute(
-            "SELECT doc_id, position, spans, error FROM predictions WHERE cache_key = ?", (cache_key,)
-        )
+        set_id = self._set_id(cache_key)
+        if set_id is None:
+            return {}
+        rows = self.db.execute("SELECT doc_id, position, spans, error FROM predictions WHERE set_id = ?", (set_id,))
         return {d: StoredPrediction(d, p, self._loads(s, list), e) for d, p, s, e in rows}
 
     @_guarded
     def batch_totals(self, cache_key: str) -> tuple[int, int, float]:
         """Documents, characters and adapter seconds over every stored batch of a prediction set."""
         row = self.db.execute(
-            "SELECT COALESCE(SUM(documents), 0), COALESCE(SUM(characters), 0), COALESCE(SUM(seconds), 0) "
-            "FROM batches WHERE cache_key = ?",
+            "SELECT COALESCE(SUM(b.documents), 0), COALESCE(SUM(b.characters), 0), COALESCE(SUM(b.seconds), 0) "
+            "FROM batches b JOIN prediction_sets s ON s.id = b.set_id WHERE s.cache_key = ?",
             (cache_key,),
         ).fetchone()
         return int(row[0]), int(row[1]), float(row[2])
