@@ -133,10 +133,19 @@ class DropCheck:
         a, b = details, baseline.details
         if a is None or b is None or not a.per_doc or a.doc_ids != b.doc_ids:
             raise InputError(f"the baseline of {where} was scored on different documents: pick a matching baseline")
+        if self.resamples <= 0:  # settings.bootstrap 0: no significance test, so any drop over max_drop fails
+            drop = _f1(b.per_doc) - _f1(a.per_doc)
+            failure = f"F1 fell {drop:.4f} (> {self.max_drop:g}) from the baseline (no bootstrap: bootstrap is 0)"
+            return drop, failure if drop > self.max_drop else None
         test = paired_bootstrap_counts(b.per_doc, a.per_doc, resamples=self.resamples)
         if test.delta > self.max_drop and test.significant(self.alpha):
             return test.delta, f"F1 fell {test.delta:.4f} (> {self.max_drop:g}) from the baseline, p={test.p_value:.3f}"
         return test.delta, None
+
+
+def _f1(per_doc: Sequence[Sequence[int]]) -> float:
+    correct, predicted, gold = (sum(row[i] for row in per_doc) for i in range(3))
+    return 2 * correct / (predicted + gold) if predicted + gold else 0.0
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ verdict (``pass``, ``fail``, ``error``) is stored with the run, so a failing gat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nerbench.errors import NerbenchError
 from nerbench.harness.baseline import Baseline, check_accept_target, resolve_baseline, write_baseline
 from nerbench.harness.cell_result import CellResult
-from nerbench.harness.gate import Outcome, evaluate
+from nerbench.harness.gate import DropCheck, Outcome, evaluate
 from nerbench.harness.gate_config import GatePlan, check_labels
 from nerbench.harness.loading import load_datasets
 from nerbench.harness.record import Recorded, run_and_record
@@ -64,8 +64,10 @@ def run_gate(
     check_labels(plan.checks, suite, datasets)
     baseline = resolve_baseline(plan.baseline, options.store, suite, datasets) if plan.baseline else None
     recorded = run_and_record(suite, options, progress, datasets=datasets)
+    # settings.bootstrap governs the drop check's paired bootstrap as it does every other bootstrap
+    checks = [replace(c, resamples=suite.settings.bootstrap) if isinstance(c, DropCheck) else c for c in plan.checks]
     try:
-        outcomes = evaluate(plan.checks, recorded.cells, recorded.details, baseline.cells if baseline else None)
+        outcomes = evaluate(checks, recorded.cells, recorded.details, baseline.cells if baseline else None)
     except NerbenchError as err:
         _record_verdict(options.store, recorded.run_id, "error", str(err))
         raise

@@ -179,3 +179,19 @@ def test_a_gate_that_stops_on_a_configuration_error_after_the_run_is_no_baseline
     proc = nerbench("gate", suite, "--store", tmp_path / "db", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and "matches no model" in proc.stderr
     assert verdicts(tmp_path)[-1] == "error"
+
+
+def test_the_drop_check_uses_the_run_s_bootstrap_setting_and_with_none_any_drop_over_the_limit_fails() -> None:
+    from nerbench.harness.cell_result import CellResult
+    from nerbench.harness.gate import CellBaseline, DropCheck
+    from nerbench.harness.results import Details
+
+    ids = tuple(f"d{i}" for i in range(40))
+    before = Details(ids, tuple((2, 2, 2) for _ in ids), ())
+    after = Details(ids, tuple((2, 2, 2) if i else (0, 2, 2) for i in range(40)), ())  # one document lost 2 spans
+    cell = CellResult("m", "news", "done", "crf")
+    base = CellBaseline(cell, before)
+    drop, failure = DropCheck(0.01, resamples=0).measure(cell, base, after)
+    assert drop == pytest.approx(0.025) and failure is not None and "no bootstrap" in failure
+    drop, failure = DropCheck(0.01, resamples=500).measure(cell, base, after)
+    assert drop == pytest.approx(0.025) and failure is None  # one document of 40: not significant
