@@ -29,7 +29,7 @@ from itertools import pairwise
 import numpy as np
 
 from nerbench.matching import MatchClass
-from nerbench.scoring import Score, resample_sums
+from nerbench.scoring import CountRatios, Score, resample_sums
 from nerbench.types import Document, Span
 
 MIN_SUPPORT = 10
@@ -53,7 +53,7 @@ _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 
 
 @dataclass(frozen=True)
-class Bucket:
+class Bucket(CountRatios):
     """One attribute value: its counts, F1 and CI, and whether its support is too thin for a verdict."""
 
     attribute: str  # a key of ATTRIBUTES
@@ -65,19 +65,6 @@ class Bucket:
     f1_ci: tuple[float, float] | None = None
     thin: bool = False
     note: str = ""  # e.g. whose train split "seen" refers to
-
-    @property
-    def precision(self) -> float | None:
-        return self.correct / self.predicted if self.predicted else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.correct / self.gold if self.gold else None
-
-    @property
-    def f1(self) -> float | None:
-        total = self.predicted + self.gold
-        return 2 * self.correct / total if total else None
 
     def to_json(self) -> dict[str, object]:
         """Its counts, CI and marks, with the derived precision, recall and F1."""

@@ -62,6 +62,27 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+class CountRatios:
+    """Precision, recall and F1 of anything with ``correct``, ``predicted`` and ``gold`` counts (a bucket, a
+    relaxed view): ratios derived from counts, None where there is nothing to divide by."""
+
+    correct: int
+    predicted: int
+    gold: int
+
+    @property
+    def precision(self) -> float | None:
+        return _ratio(self.correct, self.predicted)
+
+    @property
+    def recall(self) -> float | None:
+        return _ratio(self.correct, self.gold)
+
+    @property
+    def f1(self) -> float | None:
+        return _ratio(2 * self.correct, self.predicted + self.gold)
+
+
 @dataclass(frozen=True, slots=True)
 class Counts:
     """Integer counts of each class; P/R/F1 and the error rates are derived."""

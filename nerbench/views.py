@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nerbench.matching import MatchClass
-from nerbench.scoring import Counts, Score, SemEvalCounts, semeval_views
+from nerbench.scoring import CountRatios, Counts, Score, SemEvalCounts, semeval_views
 from nerbench.types import Document, Span
 
 MEASURES = ("gold", "iou")
@@ -42,7 +42,7 @@ def label_semeval(result: Score) -> dict[str, dict[str, SemEvalCounts]]:
 
 
 @dataclass(frozen=True)
-class Relaxed:
+class Relaxed(CountRatios):
     """Relaxed matching: how much overlap makes a boundary error correct, and the counts it gives."""
 
     min_overlap: float
@@ -51,19 +51,6 @@ class Relaxed:
     correct: int = 0
     predicted: int = 0  # strict's precision denominator
     gold: int = 0
-
-    @property
-    def precision(self) -> float | None:
-        return self.correct / self.predicted if self.predicted else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.correct / self.gold if self.gold else None
-
-    @property
-    def f1(self) -> float | None:
-        total = self.predicted + self.gold
-        return 2 * self.correct / total if total else None
 
     def threshold(self, label: str) -> float:
         return self.by_label.get(label, self.min_overlap)
