@@ -147,5 +147,6 @@ class WorkerProcess:
             self._writer.join(timeout=5)
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
-                pipe.close()
+                with contextlib.suppress(OSError):  # a request still buffered for a worker already gone
+                    pipe.close()
         self.stderr.close()
