@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,3 +103,38 @@ def test_a_killed_actor_has_its_batches_sent_again_and_the_run_completes(
     assert killed not in {pid for _, pid, *_ in calls(log)}  # its batches were answered by the others
     line = json.loads((tmp_path / "run" / "predictions" / "dies__news.jsonl").read_text().splitlines()[0])
     assert line["id"] == "d0" and line["spans"]  # the killed actor's first batch, answered by its replacement
+
+
+def test_a_model_asking_for_more_than_the_cluster_has_fails_its_cells_at_once(
+    ray_address: str, write_suite: SuiteWriter, tmp_path: Path
+) -> None:
+    suite = write_suite([
+        {"name": "greedy", "adapter": "tests.fakes:Capitalised", "num_cpus": 4, "datasets": ["mail"]},
+        {"name": "gpu", "adapter": "tests.fakes:Capitalised", "num_gpus": 0.5, "datasets": ["mail"]},
+        {"name": "caps", "adapter": "tests.fakes:Capitalised", "num_cpus": 0.5, "datasets": ["mail"]},
+    ])  # fmt: skip
+    run = ("run", suite, "--executor", "ray", "--address", ray_address, "--out", tmp_path / "run")
+    proc = nerbench(*run, "--store", tmp_path / "r.db", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    doc = results(tmp_path / "run")
+    assert "asks for 4 CPUs per worker and the Ray cluster has 2" in cell(doc, "greedy", "mail")["reason"]
+    assert "asks for 0.5 GPUs per worker and the Ray cluster has 0" in cell(doc, "gpu", "mail")["reason"]
+    assert cell(doc, "caps", "mail")["status"] == "done"
+
+
+def test_a_cluster_wanting_a_token_nerbench_cannot_find_stops_the_run_with_one_line(
+    ray_address: str, write_suite: SuiteWriter, tmp_path: Path
+) -> None:
+    suite = write_suite([{"name": "caps", "adapter": "tests.fakes:Capitalised"}])
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_TOKEN"}
+    env.update(PYTHONPATH=str(REPO), HOME=str(tmp_path))  # no ~/.ray/auth_token either
+    proc = subprocess.run(
+        [sys.executable, "-m", "nerbench.cli", "run", str(suite), "--executor", "ray", "--address", ray_address,
+         "--store", str(tmp_path / "r.db")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"nerbench: error: the Ray cluster at {ray_address} wants an authentication token and nerbench found none: "
+        "set RAY_AUTH_TOKEN_PATH to its token file (on the head node: ray get-auth-token) or RAY_AUTH_TOKEN\n"
+    )
+    assert not (tmp_path / "r.db").exists()

@@ -21,9 +21,10 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -134,18 +135,23 @@ class RayExecutor:
         kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
         if self.address is None:
             kwargs["include_dashboard"] = False
+        said = ""
         try:
-            with _signal_handlers_kept():
-                ray.init(address=self.address, **kwargs)
+            with _signal_handlers_kept(), _stderr_held() as held:
+                try:
+                    ray.init(address=self.address, **kwargs)
+                finally:
+                    said = held()
         except AuthenticationError:
             self._restore_environ()
-            raise ConfigError(
-                f"the Ray cluster at {where} wants an authentication token nerbench could not find: set "
-                "RAY_AUTH_TOKEN_PATH to its token file (on the head node: ray get-auth-token) or RAY_AUTH_TOKEN"
-            ) from None
+            raise ConfigError(_token_problem(where, "wants an authentication token and nerbench found none")) from None
         except (ConnectionError, RuntimeError, ValueError, TimeoutError, RayError) as err:
             self._restore_environ()
+            if "InvalidAuthToken" in said or "InvalidAuthToken" in str(err):
+                raise ConfigError(_token_problem(where, "refused the authentication token nerbench found")) from None
             raise ConfigError(f"cannot start or reach {where} with Ray: {_first_line(err)}") from None
+        if said.strip():
+            sys.stderr.write(said)  # Ray's warnings, once it is up
 
     def _set_environ(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -181,6 +187,38 @@ class RayExecutor:
             with _signal_handlers_kept():
                 ray.shutdown()
             self._restore_environ()
+
+
+def _token_problem(where: str, problem: str) -> str:
+    return (
+        f"the Ray cluster at {where} {problem}: set RAY_AUTH_TOKEN_PATH to its token file (on the head node: "
+        "ray get-auth-token) or RAY_AUTH_TOKEN"
+    )
+
+
+@contextlib.contextmanager
+def _stderr_held() -> Iterator[Callable[[], str]]:
+    """Ray's C++ core retries a refused connection for a while, a warning line a second on file descriptor 2:
+    held here, so the run says one line about it (what was held is returned by the function yielded)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        restored = False
+
+        def release() -> str:
+            nonlocal restored
+            if not restored:
+                os.dup2(saved, 2)
+                restored = True
+            held.seek(0)
+            return held.read().decode("utf-8", errors="replace")
+
+        try:
+            yield release
+        finally:
+            release()
+            os.close(saved)
 
 
 @contextlib.contextmanager
