@@ -217,7 +217,8 @@ def harness_seconds(model: dict[str, Any], data: Path, work: Path, repeat: int) 
     for i in range(repeat):
         options = RunOptions(store=work / f"{model['name']}-{i}.db", out_dir=work / "out", use_cache=False,
                              cache_dir=work / "cache")  # fmt: skip
-        run_id, store = run_suite(load_suite(suite_file), options)
+        outcome = run_suite(load_suite(suite_file), options)
+        run_id, store = outcome.run_id, outcome.store
         (cell,) = store.cells(run_id)
         store.close()
         walls.append((cell["latency"]["throughput_wall_s"], cell["latency"]["predict_s"]))

@@ -284,6 +284,14 @@ def run(
         bool, typer.Option("--no-cache", help="Predict again even where predictions are cached.")
     ] = False,
     max_cost: Annotated[float | None, typer.Option(help="Stop sending once billed cost reaches this many USD.")] = None,
+    jobs: Annotated[int, typer.Option(help="Run up to N models at once (each model's cells in order).")] = 1,
+    executor: Annotated[
+        str, typer.Option(help="Where workers run: local (processes here) or ray (Ray actors; pip extra ray).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="--executor ray: the cluster: auto, HOST:PORT or ray://HOST:10001 (default: a new one here)"),
+    ] = None,
 ) -> None:
     """Run a suite: every model over every dataset, scored, timed and costed; writes a run directory.
 
@@ -291,6 +299,7 @@ def run(
     130 or 143 when interrupted (SIGINT, SIGTERM): resume with --resume.
     """
     from nerbench.cli_views import RunProgress, print_summary
+    from nerbench.harness.executors import check_executor
     from nerbench.harness.record import run_and_record
     from nerbench.harness.runner import RunOptions
     from nerbench.harness.suite import load_suite
@@ -300,10 +309,14 @@ def run(
     _check_limit(limit)
     if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
         raise InputError(f"--max-cost must be a number of USD, 0 or more, got {max_cost}")
+    if not 1 <= jobs <= limits.MAX_JOBS:
+        raise InputError(f"--jobs must be a number of models from 1 to {limits.MAX_JOBS}, got {jobs}")
+    check_executor(executor, address)
     suite = load_suite(suite_file).select(models=_split(models), datasets=_split(datasets))
     options = RunOptions(
-        store=store, out_dir=out_dir, limit=limit, resume=resume, use_cache=not no_cache, max_cost_usd=max_cost
-    )
+        store=store, out_dir=out_dir, limit=limit, resume=resume, use_cache=not no_cache, max_cost_usd=max_cost,
+        jobs=jobs, executor=executor, address=address,
+    )  # fmt: skip
     started: dict[str, str] = {}
     try:
         with RunProgress(out) as progress:
@@ -315,7 +328,9 @@ def run(
 
             recorded = run_and_record(suite, options, progress_noting)
     except Interrupted as err:
-        flags = {"--models": models, "--datasets": datasets, "--limit": limit, "--max-cost": max_cost}
+        flags = {"--models": models, "--datasets": datasets, "--limit": limit, "--max-cost": max_cost,
+                 "--jobs": jobs if jobs != 1 else None, "--executor": executor if executor != "local" else None,
+                 "--address": address}  # fmt: skip
         marked = f"run {started['run_id']} is marked interrupted; " if started else ""
         err.hint = f"{marked}resume it with: {resume_command(suite_file, store, out_dir, flags)}"
         raise

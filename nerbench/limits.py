@@ -10,6 +10,9 @@ from __future__ import annotations
 MAX_BOOTSTRAP = 100_000  # bootstrap resamples (settings.bootstrap, nerbench score --bootstrap)
 MAX_TIMEOUT_S = 30 * 24 * 3600.0  # a worker request's timeout: 30 days (select() refuses far larger)
 MAX_SEED = 2**63 - 1
+MAX_JOBS = 256  # models run at once (nerbench run --jobs)
+MAX_REPLICAS = 1024  # workers of one model (a suite model's replicas)
+MAX_RESOURCE = 1024.0  # CPUs or GPUs one Ray worker asks for (num_cpus, num_gpus)
 
 # settings: name -> the largest value allowed
 SETTINGS: dict[str, float] = {

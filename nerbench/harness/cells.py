@@ -132,11 +132,12 @@ def cell_result(store: Store, suite: Suite, cell: CellInputs) -> tuple[CellResul
     status, reason = judge(metrics, failures, settings.max_failed_share, spans, label_map, schema)
     latency_ms = list(perf.get("latency_ms") or [])
     words = sum(len(d.text.split()) for d in dataset.documents)
+    busy = seconds / int(perf.get("replicas") or 1)  # replicas predict at once: rates are summed over them
     latency = Latency(
         load_s=perf.get("load_s"), fit_s=perf.get("fit_s"), p50_ms=_percentile(latency_ms, 50),
         p95_ms=_percentile(latency_ms, 95), p99_ms=_percentile(latency_ms, 99), samples=len(latency_ms),
-        docs_per_s=docs / seconds if seconds else None, chars_per_s=chars / seconds if seconds else None,
-        words_per_s=words / seconds if seconds and docs == n_docs else None, predict_s=seconds,
+        docs_per_s=docs / busy if busy else None, chars_per_s=chars / busy if busy else None,
+        words_per_s=words / busy if busy and docs == n_docs else None, predict_s=seconds,
         throughput_wall_s=perf.get("throughput_wall_s"), batch_size=perf.get("batch_size"),
     )  # fmt: skip
     memory = perf.get("memory") or {}

@@ -34,7 +34,7 @@ from nerbench.errors import ConfigError
 from nerbench.harness.machine import missing_modules
 from nerbench.harness.yamlfile import line_of
 from nerbench.labels import VOCABULARY_NAMES
-from nerbench.limits import MAX_TIMEOUT_S
+from nerbench.limits import MAX_REPLICAS, MAX_RESOURCE, MAX_TIMEOUT_S
 
 _IMPORT_PROBE = "import importlib, sys\nm, _, a = sys.argv[1].partition(':')\ngetattr(importlib.import_module(m), a)"
 
@@ -60,8 +60,27 @@ def runner_fields(value: Mapping[str, Any], *, name: str, trains_on: Mapping[str
                           key=("if_installed",))  # fmt: skip
     return {
         "train": train, "datasets": tuple(only) if only is not None else None, "if_installed": tuple(needs),
-        **_runner_scalars(value, name=name),
+        **_runner_scalars(value, name=name), **_scale_keys(value, name=name),
     }  # fmt: skip
+
+
+def _scale_keys(value: Mapping[str, Any], *, name: str) -> dict[str, Any]:
+    """``replicas`` (workers sharing the throughput pass), ``num_cpus`` and ``num_gpus`` (a Ray actor's)."""
+    replicas = value.get("replicas", 1)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or not 1 <= replicas <= MAX_REPLICAS:
+        raise OptionError(f"model {name!r}: 'replicas' must be a whole number of workers from 1 to "
+                          f"{MAX_REPLICAS:,}, got {replicas!r}", key=("replicas",))  # fmt: skip
+    resources: dict[str, float | None] = {}
+    for key in ("num_cpus", "num_gpus"):
+        amount = value.get(key)
+        ok = amount is None or (
+            isinstance(amount, int | float) and not isinstance(amount, bool) and 0 <= amount <= MAX_RESOURCE
+        )
+        if not ok:
+            raise OptionError(f"model {name!r}: '{key}' must be a number from 0 to {MAX_RESOURCE:g} (fractions "
+                              f"allowed: 0.5 shares a GPU by two workers), got {amount!r}", key=(key,))  # fmt: skip
+        resources[key] = None if amount is None else float(amount)
+    return {"replicas": replicas, **resources}
 
 
 def _runner_scalars(value: Mapping[str, Any], *, name: str) -> dict[str, Any]:

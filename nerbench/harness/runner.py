@@ -1,20 +1,30 @@
-"""Runs a suite's models over its datasets: one worker process per model, batches, timing, failures.
+"""Runs a suite's models over its datasets: workers, batches, timing, failures.
 
 The run is a sequence of small stages: read the datasets, open (or resume) the
 run record, then for each model and dataset one *cell*: reuse cached
 predictions or predict the missing documents batch by batch (each batch is
 committed to the store, so a killed run resumes where it stopped), time
 single-document latency, read usage and memory, and score. A model that raises
-on a document fails that document; a worker that crashes, hangs past its
-timeout or is killed fails only that model's cells.
+on a document fails that document; a worker that hangs past its timeout fails
+only that model's cell, and one that dies has its batches sent to a new worker
+(a batch that kills two fails the cell).
+
+Up to ``--jobs`` models run at once, each in its own thread with its own store
+connection (the driver alone writes the store); a model's cells run in order,
+its ``replicas`` sharing each throughput pass (:mod:`~nerbench.harness.pool`).
+Workers are started by the executor (:mod:`~nerbench.harness.executors`): local
+processes, or Ray actors. The calling thread only waits, so a signal stops the
+run at once: every worker is killed and the run is marked interrupted.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,15 +36,18 @@ from nerbench.errors import ConfigError
 from nerbench.harness.cell_result import FAILED, CellResult, Failures, TrainOverlap
 from nerbench.harness.cells import CellInputs, cell_result, details, failure_cause, result_key, usage_cost
 from nerbench.harness.estimate import estimate_suite
+from nerbench.harness.executors import Executor, open_executor
 from nerbench.harness.label_plan import resolve_label_maps
 from nerbench.harness.loading import LoadedDataset, content_hash, load_datasets
 from nerbench.harness.machine import library_versions, machine_info, missing_modules
+from nerbench.harness.pool import Batch, PassResult, ThroughputPass, usage_since
 from nerbench.harness.results import stored_cells
 from nerbench.harness.run_store import RunStore, redacted_progress
 from nerbench.harness.rundir import check_out_dir, check_resumed_out_dir
+from nerbench.harness.session import ModelSession, RunShared, SessionConfig, Stopped
 from nerbench.harness.store import Store, StoredPrediction
 from nerbench.harness.suite import ModelSpec, Suite
-from nerbench.harness.worker_client import WorkerError, WorkerFailure, WorkerProcess
+from nerbench.harness.worker_client import WorkerError, WorkerFailure
 from nerbench.train_overlap import entity_keys, seen_in_train
 from nerbench.types import Document
 
@@ -56,6 +69,9 @@ class RunOptions:
     use_cache: bool = True
     max_cost_usd: float | None = None
     cache_dir: Path = Path(".nerbench/cache")
+    jobs: int = 1  # models run at once
+    executor: str = "local"  # where workers run: local processes, or Ray actors ("ray")
+    address: str | None = None  # the Ray cluster (None: a Ray instance started for the run)
 
 
 @dataclass
@@ -70,6 +86,8 @@ class RunContext:
     datasets: list[LoadedDataset] = field(default_factory=list)
     spent_usd: float = 0.0
     train_keys: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)  # per dataset's train split
+    shared: RunShared = field(default_factory=RunShared)  # what the models running at once share
+    executor: Executor | None = None  # starts the workers (None: local processes)
 
 
 @dataclass(frozen=True)
@@ -162,7 +180,7 @@ def run_suite(
     """
     if options.out_dir is not None and not options.resume:
         check_out_dir(options.out_dir)  # before reading anything: a directory it would not write stops it now
-    progress = redacted_progress(progress)
+    progress = _serialised(redacted_progress(progress))
     datasets = list(datasets) if datasets is not None else load_datasets(suite, options.limit)
     suite = resolve_label_maps(suite, datasets)
     if options.max_cost_usd is not None:
@@ -180,102 +198,90 @@ def run_suite(
             progress("model_skipped", **skipped[-1])
         else:
             models.append(model)
-    store = RunStore(options.store)
+    executor = open_executor(options.executor, options.address)  # a Ray cluster it cannot reach stops it now
     try:
-        run_id = open_run(suite, options, store, datasets, skipped=skipped)
-    except BaseException:
-        store.close()
-        raise
-    ctx = RunContext(suite, options, store, run_id, progress, datasets)
-    progress("run_start", run_id=run_id, models=len(models), datasets=len(datasets))
-    try:
-        for model in models:
-            run_model(ctx, model, datasets)
-    except BaseException:
+        store = RunStore(options.store)
         try:
-            store.finish_run(run_id, "interrupted")
-        finally:
+            run_id = open_run(suite, options, store, datasets, skipped=skipped)
+        except BaseException:
             store.close()
-        raise
+            raise
+        ctx = RunContext(suite, options, store, run_id, progress, datasets, executor=executor)
+        progress("run_start", run_id=run_id, models=len(models), datasets=len(datasets))
+        try:
+            run_models(ctx, models, datasets)
+        except BaseException:
+            try:
+                store.finish_run(run_id, "interrupted")
+            finally:
+                store.close()
+            raise
+    finally:
+        executor.close()
     store.finish_run(run_id, "done")
     return RunOutcome(run_id, suite, tuple(datasets), tuple(stored_cells(store, run_id)), store)
 
 
-class ModelSession:
-    """One model's worker, started on first need and loaded at most once."""
+def _serialised(progress: Progress) -> Progress:
+    """Progress events from the threads of models running at once, one at a time."""
+    lock = threading.Lock()
 
-    def __init__(self, ctx: RunContext, model: ModelSpec) -> None:
-        self.ctx, self.model = ctx, model
-        self.worker: WorkerProcess | None = None
-        self.info: dict[str, Any] = {}
-        self.loaded = False
-        self.fitted_on: str | None = None
-        self.timeout = float(model.timeout_s or ctx.suite.settings.timeout_s)
+    def send(event: str, **data: Any) -> None:
+        with lock:
+            progress(event, **data)
 
-    def started(self) -> WorkerProcess:
-        """The worker, started and initialised (adapter constructed, fingerprint read) on first use."""
-        if self.worker is None:
-            self.worker = WorkerProcess(self.model.python)
-            config = {
-                "name": self.model.name,
-                "adapter": self.model.adapter,
-                "options": dict(self.model.options),
-                "schema": dict(self.ctx.suite.schema),
-                "cache_dir": str(self.ctx.options.cache_dir.resolve()),
-            }
-            self.info.update(self.worker.call("init", timeout=self.timeout, config=config))
-            self.info["fingerprint"] = self.worker.call("fingerprint", timeout=self.timeout)["fingerprint"]
-        return self.worker
+    return send
 
-    def call(self, op: str, **payload: Any) -> dict[str, Any]:
-        return self.started().call(op, timeout=self.timeout, **payload)
 
-    def send(self, op: str, **payload: Any) -> None:
-        self.started().send(op, **payload)
+WAIT_S = 0.2  # how often the waiting thread wakes (a signal is handled at once regardless)
+STOP_GRACE_S = 0.5  # how long a stopping run waits for its model threads to unwind
 
-    def receive(self, op: str) -> dict[str, Any]:
-        return self.started().receive(timeout=self.timeout, op=op)
 
-    def fingerprint(self) -> str:
-        self.started()
-        return str(self.info["fingerprint"])
+def run_models(ctx: RunContext, models: Sequence[ModelSpec], datasets: Sequence[LoadedDataset]) -> None:
+    """Every model's cells, up to ``--jobs`` models at once, each in its own thread with its own store
+    connection; this thread waits. A failure there (the store) or here (a signal) stops every model."""
+    waiting = deque(models)
+    errors: list[BaseException] = []
 
-    def ready_for(self, dataset: LoadedDataset) -> dict[str, float]:
-        """Load once; fit on the dataset's train split when the family trains. Returns the times taken."""
-        times: dict[str, float] = {}
-        if not self.loaded:
-            times["load_s"] = self.call("load")["seconds"]
-            self.loaded = True
-        if self.info.get("trains"):
-            train_ds = self._train_dataset(dataset)
-            if self.fitted_on != train_ds.spec.name:
-                ref = train_ds.spec.train
-                assert ref is not None
-                payload = {"path": str(ref.path), "format": ref.format, "options": dict(ref.options)}
-                times["fit_s"] = self.call("fit", train=payload)["seconds"]
-                self.fitted_on = train_ds.spec.name
-        self.info.update(self.call("info"))
-        return times
+    def work() -> None:
+        while not ctx.shared.stopping.is_set():
+            try:
+                model = waiting.popleft()
+            except IndexError:
+                return
+            try:
+                own = replace(ctx, store=RunStore(ctx.options.store), spent_usd=0.0)
+            except BaseException as err:
+                errors.append(err)
+                ctx.shared.stop()
+                return
+            try:
+                run_model(own, model, datasets)
+            except Stopped:
+                return
+            except BaseException as err:
+                errors.append(err)
+                ctx.shared.stop()
+                return
+            finally:
+                own.store.close()
 
-    def _train_dataset(self, dataset: LoadedDataset) -> LoadedDataset:
-        if self.model.train is None:
-            if dataset.spec.train is None:
-                raise WorkerError(
-                    f"{self.model.adapter} trains on a train split, and dataset {dataset.spec.name!r} has none"
-                )
-            return dataset
-        return next(d for d in self.ctx.datasets if d.spec.name == self.model.train)
-
-    def close(self, *, wait: bool = True) -> None:
-        """Stop the worker: ask it to shut down (``wait``), or kill its process group now."""
-        if self.worker is not None:
-            worker, self.worker = self.worker, None
-            worker.close(wait=wait)
-
-    def restart(self) -> None:
-        self.close(wait=False)
-        self.loaded, self.fitted_on = False, None
-        self.info = {}
+    threads = [threading.Thread(target=work, name=f"nerbench-model-{i + 1}", daemon=True)
+               for i in range(max(1, min(ctx.options.jobs, len(models))))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(WAIT_S)
+    except BaseException:
+        ctx.shared.stop()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        raise
+    if errors:
+        raise errors[0]
 
 
 def cache_key(model: ModelSpec, fingerprint: str, dataset: LoadedDataset, trains: bool) -> str:
@@ -287,27 +293,48 @@ def cache_key(model: ModelSpec, fingerprint: str, dataset: LoadedDataset, trains
 
 
 def run_model(ctx: RunContext, model: ModelSpec, datasets: Sequence[LoadedDataset]) -> None:
-    """Every cell of one model; a dead worker fails the cell it was serving, and the rest go on."""
-    session = ModelSession(ctx, model)
+    """Every cell of one model; a worker that fails for good fails the cell it was serving, and the rest go on."""
+    session = ModelSession(_session_config(ctx), model)
     try:
         for dataset in datasets:
+            ctx.shared.check()
             if not model.runs_on(dataset.spec.name):
                 continue
             if ctx.options.resume and ctx.store.cell_done(ctx.run_id, model.name, dataset.spec.name):
                 continue
-            if ctx.options.max_cost_usd is not None and ctx.spent_usd >= ctx.options.max_cost_usd:
+            if ctx.options.max_cost_usd is not None and _spent(ctx) >= ctx.options.max_cost_usd:
                 _fail_cell(ctx, model, dataset, f"not run: the budget of ${ctx.options.max_cost_usd:g} was spent")
                 continue
             try:
                 run_cell(ctx, session, model, dataset)
             except (WorkerFailure, WorkerError) as err:
+                ctx.shared.check()  # killed because the run is stopping: nothing to record
                 _fail_cell(ctx, model, dataset, str(err))
                 session.restart()
+            finally:
+                ctx.shared.pending.pop(model.name, None)
+                ctx.shared.spent[model.name] = ctx.spent_usd
     except BaseException:
         session.close(wait=False)  # interrupted, or the store failed: a busy worker is not waited for
         raise
     finally:
         session.close()
+        session.release()
+
+
+def _session_config(ctx: RunContext) -> SessionConfig:
+    from nerbench.harness.executors.local import LocalExecutor
+
+    return SessionConfig(
+        executor=ctx.executor or LocalExecutor(), schema=dict(ctx.suite.schema),
+        cache_dir=str(ctx.options.cache_dir.resolve()), timeout=float(ctx.suite.settings.timeout_s),
+        datasets=tuple(ctx.datasets), shared=ctx.shared,
+    )  # fmt: skip
+
+
+def _spent(ctx: RunContext) -> float:
+    """What the whole run has spent (models running at once included), for ``--max-cost``."""
+    return sum(ctx.shared.spent.values()) + sum(ctx.shared.pending.values())
 
 
 def _fail_cell(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, error: str) -> None:
@@ -390,21 +417,21 @@ def _predict_and_measure(
     ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
 ) -> dict[str, Any]:
     times = session.ready_for(dataset)
-    before = session.call("usage")["usage"]
     started = time.perf_counter()
-    _predict_missing(ctx, session, model, dataset, key, before)
+    passed = _predict_missing(ctx, session, model, dataset, key)
     times["throughput_wall_s"] = time.perf_counter() - started  # runner side: pipe, JSON and store included
-    after = session.call("usage")["usage"]
-    latency = _latency_samples(ctx, session, model, dataset)
+    ctx.shared.pending.pop(model.name, None)
+    latency = _latency_samples(ctx, session, model, dataset)  # on the primary alone: as with one replica
     stability = _stability(ctx, session, model, dataset, key)
-    memory = session.call("memory")
+    memory = session.memory()
     described = session.call("info").get("describe")  # after predicting: what the model settled on (e.g. a format)
     return {
         **times,
         "latency_ms": latency,
-        "usage": _usage_since(before, after),
-        "probe_usage": _usage_since(after, session.call("usage")["usage"]),  # latency samples, stability passes
-        "memory": {"peak_rss_mb": memory["peak_rss_mb"], "peak_gpu_mb": memory["peak_gpu_mb"]},
+        "usage": passed.usage,
+        "probe_usage": usage_since(passed.primary_usage, session.call("usage")["usage"]),  # latency, stability
+        "memory": memory,
+        "replicas": passed.replicas,
         "stability": stability,
         "batch_size": ctx.suite.settings.batch_size,
         "family": session.info.get("family"),
@@ -416,54 +443,49 @@ def _predict_and_measure(
     }
 
 
-def _usage_since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """This cell's share of a worker's cumulative usage (one worker serves several datasets)."""
-    delta: dict[str, Any] = {}
-    for key, value in after.items():
-        if isinstance(value, int | float):
-            delta[key] = value - before.get(key, 0)
-        elif isinstance(value, list):
-            delta[key] = value[len(before.get(key) or []) :]
-        else:
-            delta[key] = value
-    return delta
-
-
 def _predict_missing(
-    ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str, usage0: dict[str, Any]
-) -> None:
-    """Predict, in batches, every document the store does not hold yet; commit each batch.
+    ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: LoadedDataset, key: str
+) -> PassResult:
+    """Predict, in batches over the model's replicas, every document the store does not hold yet; commit
+    each batch as its reply comes (in any order: a reply carries its batch, each result its document's id).
 
-    The next batch is sent before the last reply is stored, so the worker never waits
-    for the store (one batch in flight: replies come back in order). Under a budget
-    (``--max-cost``) batches go one at a time and sending stops once billed cost reaches it.
+    Under a budget (``--max-cost``) one batch is in flight at a time and sending stops once billed cost
+    reaches it.
     """
     done = ctx.store.predictions(key)
     todo = [(i, d) for i, d in enumerate(dataset.documents) if d.id not in done]
     size = ctx.suite.settings.batch_size
     ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(dataset.documents) - len(todo))
-    batches = [todo[first : first + size] for first in range(0, len(todo), size)]
-    ahead = 0 if ctx.options.max_cost_usd is not None else 1
-    for n, batch in enumerate(batches):
-        for upcoming in batches[n if n == 0 else n + ahead : n + ahead + 1]:
-            session.send("predict", inputs=_inputs(model, [d for _, d in upcoming]))
-        reply = session.receive("predict")
-        stored = [
-            StoredPrediction(doc.id, position, out.get("spans", []), out.get("error"))
-            for (position, doc), out in zip(batch, reply["results"], strict=True)
-        ]
-        chars = sum(len(d.text) for _, d in batch)
-        ctx.store.add_batch(key, batch[0][0], stored, characters=chars, seconds=reply["seconds"])
-        ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(batch))
-        if ctx.options.max_cost_usd is not None and n + 1 < len(batches):
-            _check_budget(ctx, session, model, usage0, sent=sum(len(b) for b in batches[: n + 1]))
+
+    def commit(batch: Batch, reply: dict[str, Any]) -> None:
+        stored = []
+        for (position, doc), out in zip(batch.items, reply["results"], strict=True):
+            if out.get("id", doc.id) != doc.id:
+                raise WorkerFailure(f"the worker answered for document {out['id']!r} in place of {doc.id!r}")
+            stored.append(StoredPrediction(doc.id, position, out.get("spans", []), out.get("error")))
+        chars = sum(len(d.text) for d in batch.documents)
+        ctx.store.add_batch(key, batch.items[0][0], stored, characters=chars, seconds=reply["seconds"])
+        ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(batch.items))
+
+    def budget(usage: dict[str, Any], sent: int) -> None:
+        _check_budget(ctx, model, usage, sent)
+
+    batches = [Batch(todo[first : first + size]) for first in range(0, len(todo), size)]
+    return ThroughputPass(
+        session, dataset, batches, inputs=lambda docs: _inputs(model, docs), on_reply=commit,
+        on_usage=budget if ctx.options.max_cost_usd is not None else None,
+    ).run()  # fmt: skip
 
 
-def _check_budget(ctx: RunContext, session: ModelSession, model: ModelSpec, usage0: dict[str, Any], sent: int) -> None:
-    usage = _usage_since(usage0, session.call("usage")["usage"])
+def _check_budget(ctx: RunContext, model: ModelSpec, usage: dict[str, Any], sent: int) -> None:
+    """Stop sending once what the run has billed reaches ``--max-cost`` (this pass's usage counted)."""
     cost = usage_cost(ctx.suite, model, usage, {}, seconds=0.0, docs=sent, chars=0)
-    if cost.basis != "compute" and ctx.spent_usd + cost.usd >= (ctx.options.max_cost_usd or 0.0):
+    if cost.basis == "compute":
+        return
+    ctx.shared.pending[model.name] = cost.usd
+    if _spent(ctx) >= (ctx.options.max_cost_usd or 0.0):
         ctx.spent_usd += cost.usd
+        ctx.shared.pending.pop(model.name, None)
         raise WorkerError(
             f"stopped after {sent} documents: billed cost reached --max-cost ${ctx.options.max_cost_usd:g} "
             "(run again with a larger budget to send the rest)"

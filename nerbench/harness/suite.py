@@ -36,7 +36,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Model keys the runner reads; every other key of a model entry is an adapter option.
 RUNNER_MODEL_KEYS = (
     "name", "adapter", "label_map", "python", "gold_tokens", "train", "timeout_s", "datasets", "if_installed",
-    "vocabulary",
+    "vocabulary", "replicas", "num_cpus", "num_gpus",
 )  # fmt: skip
 READER_KEYS = ("scheme", "repair", "group", "tag_column")  # reader options a dataset entry may give at its top
 
@@ -75,6 +75,9 @@ class ModelSpec:
     datasets: tuple[str, ...] | None = None  # run only on these datasets (default: all)
     if_installed: tuple[str, ...] = ()  # Python modules the model needs: where one is missing it is skipped, not failed
     vocabulary: str | None = None  # overrides the adapter's declared vocabulary (a hub model fine-tuned on CoNLL)
+    replicas: int = 1  # workers sharing each throughput pass (latency is measured on the first alone)
+    num_cpus: float | None = None  # a Ray actor's CPUs (default 1); the local executor does not use it
+    num_gpus: float | None = None  # a Ray actor's GPUs, fractions allowed (default 0)
 
     def runs_on(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets

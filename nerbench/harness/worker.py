@@ -7,8 +7,8 @@ adapter call only, so the pipe's cost is not counted as the model's.
 
 Requests: ``{"op": "init", "config": {...}}``, ``fingerprint``, ``load``,
 ``fit`` (``{"train": {"path", "format", "options"}}``), ``info``,
-``predict`` (``{"inputs": [{"id", "text", "tokens"}]}``), ``usage``, ``memory``,
-``shutdown``. Replies: ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
+``predict`` (``{"inputs": [{"id", "text", "tokens"}]}``; each result carries its input's ``id``),
+``usage``, ``memory``, ``shutdown``. Replies: ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
 """
 
 from __future__ import annotations
@@ -103,6 +103,13 @@ class Worker:
         return {"labels": sorted(model.labels()), "fingerprint": model.fingerprint(), "describe": model.describe()}
 
     def op_predict(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Predict a batch; each result names its document (the runner keys replies by document id)."""
+        reply = self._predict(request)
+        for item, result in zip(request["inputs"], reply["results"], strict=True):
+            result["id"] = item["id"]
+        return reply
+
+    def _predict(self, request: dict[str, Any]) -> dict[str, Any]:
         """Predict a batch; when the batch raises, each document is retried alone to find the failures."""
         model = self._model()
         inputs = [

@@ -21,6 +21,10 @@ class WorkerFailure(Exception):
     """The worker crashed, was killed, or did not answer in time; its cells fail with this reason."""
 
 
+class WorkerDied(WorkerFailure):
+    """The worker process (or Ray actor) is gone: it crashed or was killed. Its batches can be sent again."""
+
+
 class WorkerError(Exception):
     """The worker answered, but the request failed (an adapter raised in load, fit, ...)."""
 
@@ -95,7 +99,7 @@ class WorkerProcess:
                     raise WorkerFailure(f"timed out after {timeout:g} s in {op}")
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
-                    raise WorkerFailure(self._death())
+                    raise WorkerDied(self._death())
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
@@ -119,7 +123,10 @@ class WorkerProcess:
         return " | ".join(text[-lines:])[:300]
 
     def kill(self) -> None:
-        """Kill the worker's whole process group (what its libraries started too) and reap it."""
+        """Kill the worker's whole process group (what its libraries started too) and reap it.
+
+        Safe from any thread: the thread that talks to the worker then sees it gone and closes it.
+        """
         if self.proc.returncode is None:  # not reaped yet: its process group id cannot have been reused
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -140,5 +147,6 @@ class WorkerProcess:
             self._writer.join(timeout=5)
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
-                pipe.close()
+                with contextlib.suppress(OSError):  # a request still buffered for a worker already gone
+                    pipe.close()
         self.stderr.close()

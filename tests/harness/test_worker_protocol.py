@@ -48,7 +48,7 @@ def test_bad_lines_get_error_replies_and_the_worker_lives_on() -> None:
     assert replies[1]["error"] == "bad request"
     assert replies[2]["error"] == "unknown op 'nope'"
     assert "before init" in replies[3]["error"]
-    assert replies[6]["results"] == [{"spans": [[2, 6, "ORG", None]]}]  # code points, UTF-8 on the wire
+    assert replies[6]["results"] == [{"spans": [[2, 6, "ORG", None]], "id": "d1"}]  # code points, UTF-8 on the wire
 
 
 def test_a_reply_that_cannot_be_encoded_becomes_an_error_reply() -> None:

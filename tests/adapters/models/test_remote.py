@@ -140,13 +140,13 @@ def test_the_worker_records_document_errors_without_sending_anything_again() -> 
     reply = worker.handle({"op": "predict", "inputs": inputs})
     assert reply["ok"]
     assert reply["results"] == [
-        {"spans": [[0, 1, "X", None]]},
-        {"error": "malformed reply"},
-        {"spans": [[0, 1, "X", None]]},
+        {"spans": [[0, 1, "X", None]], "id": "0"},
+        {"error": "malformed reply", "id": "1"},
+        {"spans": [[0, 1, "X", None]], "id": "2"},
     ]
     assert PartlyFailing.sent == ["a", "bad", "c"]  # one call: no document re-sent one by one
     single = worker.handle({"op": "predict", "inputs": inputs[1:2]})
-    assert single["results"] == [{"error": "malformed reply"}]
+    assert single["results"] == [{"error": "malformed reply", "id": "1"}]
 
 
 def test_cloud_suite_loads_and_the_readme_prices_per_1k_documents_are_nerbench_arithmetic(
