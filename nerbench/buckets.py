@@ -167,17 +167,18 @@ class _Table:
 
 
 def bucket_ci(
-    tables: np.ndarray, resamples: int, seed: int, confidence: float = 0.95
+    tables: np.ndarray, resamples: int, seed: int, confidence: float = 0.95, *, counts: np.ndarray | None = None
 ) -> list[tuple[float, float] | None]:
     """Percentile bootstrap CIs of F1 for every bucket at once: ``tables`` is (documents, buckets, 3).
 
-    Every bucket sees the same resamples (:func:`nerbench.scoring.resample_sums`).
+    Every bucket sees the same resamples (:func:`nerbench.scoring.resample_sums`); ``counts``: the rows are
+    distinct, each standing for that many documents.
     """
     n, k = tables.shape[0], tables.shape[1]
     if resamples <= 0 or n == 0 or k == 0:
         return [None] * k
     f1s: list[np.ndarray] = []
-    for flat in resample_sums(tables.reshape(n, 3 * k), resamples, seed):
+    for flat in resample_sums(tables.reshape(n, 3 * k), resamples, seed, counts=counts):
         sums = flat.reshape(-1, k, 3)
         den = sums[:, :, 1] + sums[:, :, 2]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nerbench.adapters.data import Corpus, read_corpus
+from nerbench.adapters.data import read_corpus
 from nerbench.buckets import Bucket, compute_buckets
 from nerbench.errors import InputError
+from nerbench.evaluation_stream import NotStreamable, score_streamed
 from nerbench.labels import LabelMap, fitting_maps, outside
 from nerbench.scoring import SCORER_VERSION, Score, SemEvalCounts, bootstrap_ci, score
 from nerbench.train_overlap import entity_keys
@@ -170,12 +171,13 @@ class Metrics:
         documents: int | None = None,
         label_cis: Mapping[str, tuple[float, float] | None] | None = None,
         relaxed: Relaxed | None = None,
+        label_views: Mapping[str, Mapping[str, SemEvalCounts]] | None = None,
     ) -> Metrics:
         """The metrics of a score; ``label_cis`` (each label's F1 CI, from its label bucket) and ``relaxed``
         (the relaxed-matching view) where they were computed."""
         c = result.counts
         macro = result.macro
-        views = label_semeval(result)
+        views = label_semeval(result) if label_views is None else label_views
         return cls(
             precision=c.precision, recall=c.recall, f1=c.f1, f1_ci=f1_ci,
             macro_precision=macro["precision"], macro_recall=macro["recall"], macro_f1=macro["f1"],
@@ -250,27 +252,26 @@ class Views:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A scored prediction file: the score, its CI, its views, and what the readers repaired."""
+    """A scored prediction file: the score, its CIs and views, and what the readers repaired."""
 
-    gold: Corpus
-    predicted: Corpus
     score: Score
     f1_ci: tuple[float, float] | None
+    documents: int
+    repairs: int
+    predicted_labels: Mapping[str, int]  # how many predicted spans carry each raw label
+    label_views: Mapping[str, Mapping[str, SemEvalCounts]]
+    label_cis: Mapping[str, tuple[float, float] | None]
     schema: frozenset[str] = frozenset()
     label_map: LabelMap | None = None
     buckets: tuple[Bucket, ...] = ()
     relaxed: Relaxed | None = None
 
     @property
-    def repairs(self) -> int:
-        return self.gold.repairs + self.predicted.repairs
-
-    @property
     def metrics(self) -> Metrics:
-        label_cis = {b.value: b.f1_ci for b in self.buckets if b.attribute == "label"}
         return Metrics.from_score(
-            self.score, f1_ci=self.f1_ci, repairs=self.repairs, label_cis=label_cis, relaxed=self.relaxed
-        )
+            self.score, f1_ci=self.f1_ci, repairs=self.repairs, documents=self.documents,
+            label_cis=self.label_cis, relaxed=self.relaxed, label_views=self.label_views,
+        )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         """``score --json``'s object; with buckets, ``buckets`` is the list of them (see README)."""
@@ -294,8 +295,27 @@ def evaluate_files(
     **read_options: Any,
 ) -> Evaluation:
     """Read a gold file and a prediction file (any two formats over the same texts) and score them, with
-    relaxed matching beside strict, per-label CIs, and (``views.buckets``) every bucket."""
+    relaxed matching beside strict, per-label CIs, and (``views.buckets``) every bucket.
+
+    Without buckets, large files are read and scored a batch at a time (:mod:`nerbench.evaluation_stream`),
+    with the same numbers; the files are read whole where that path cannot be sure of them.
+    """
     views = views or Views()
+    relaxed = Relaxed(views.min_overlap, views.measure, dict(views.by_label))
+    if not views.buckets and views.train is None:
+        try:
+            s = score_streamed(
+                Path(gold_path), Path(pred_path), gold_format=gold_format, pred_format=pred_format,
+                label_map=label_map, schema=schema, bootstrap=bootstrap, seed=seed, relaxed=relaxed,
+                read_options=read_options,
+            )  # fmt: skip
+        except NotStreamable:
+            pass
+        else:
+            return Evaluation(
+                s.score, s.f1_ci, s.documents, s.repairs, s.predicted_labels, s.label_views, s.label_cis,
+                s.schema, label_map, (), s.relaxed,
+            )  # fmt: skip
     gold = read_corpus(gold_path, format=gold_format, **read_options)
     predicted = read_corpus(pred_path, format=pred_format, **{**read_options, "overlaps": "allow", "predictions": True})
     spans = pair_predictions(gold.documents, predicted.documents, pred_path=Path(pred_path))
@@ -311,16 +331,21 @@ def evaluate_files(
         gold.documents, spans, result, train=train, train_split=str(views.train or ""), resamples=bootstrap,
         seed=seed, only=None if views.buckets else ("label",),
     )  # fmt: skip
-    relaxed = relaxed_view(
+    relaxed_counts = relaxed_view(
         gold.documents, spans, result, min_overlap=views.min_overlap, measure=views.measure, by_label=views.by_label
     )
-    return Evaluation(gold, predicted, result, ci, schema, label_map, buckets, relaxed)
+    predicted_labels = Counter(s.label for d in predicted.documents for s in d.spans)
+    label_cis = {b.value: b.f1_ci for b in buckets if b.attribute == "label"}
+    return Evaluation(
+        result, ci, len(gold.documents), gold.repairs + predicted.repairs, predicted_labels, label_semeval(result),
+        label_cis, schema, label_map, buckets, relaxed_counts,
+    )  # fmt: skip
 
 
 def label_mismatch(evaluation: Evaluation, *, share: float = 0.5) -> str | None:
     """A warning when the prediction labels and the gold labels barely meet (more than ``share`` of the
     predicted spans land outside the schema): the labels seen outside it and the built-in maps that fit."""
-    seen = Counter(s.label for d in evaluation.predicted.documents for s in d.spans)
+    seen = Counter(evaluation.predicted_labels)
     total = sum(seen.values())
     off = outside(seen, evaluation.label_map, evaluation.schema)
     n_off = sum(off.values())

@@ -381,30 +381,43 @@ class PairedComparison:
         return self.p_value < alpha
 
 
-def _distinct_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of an integer table and how many documents share each one."""
+def _distinct_rows(table: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of an integer table and how many documents share each one (``weights``: how many
+    documents each row of ``table`` stands for, when it is already a table of distinct rows)."""
     if table.size and table.min() >= 0:
         base = table.max(axis=0).astype(np.int64) + 1
         if float(np.prod(base.astype(np.float64))) < 2**62:  # pack each row into one integer key
-            weights = np.cumprod(np.concatenate(([1], base[:-1]))).astype(np.int64)
-            _, first, counts = np.unique(table.astype(np.int64) @ weights, return_index=True, return_counts=True)
-            return table[first], counts
-    rows, counts = np.unique(table, axis=0, return_counts=True)
-    return rows, counts
+            packed = np.cumprod(np.concatenate(([1], base[:-1]))).astype(np.int64)
+            _, first, inverse, counts = np.unique(
+                table.astype(np.int64) @ packed, return_index=True, return_inverse=True, return_counts=True
+            )
+            return table[first], counts if weights is None else np.bincount(inverse, weights).astype(np.int64)
+    rows, inverse, counts = np.unique(table, axis=0, return_inverse=True, return_counts=True)
+    return rows, counts if weights is None else np.bincount(inverse.ravel(), weights).astype(np.int64)
 
 
-def resample_sums(table: np.ndarray, resamples: int, seed: int) -> Iterator[np.ndarray]:
+def resample_sums(
+    table: np.ndarray, resamples: int, seed: int, *, counts: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
     """Column sums of ``table`` (documents x counts) over document-level bootstrap resamples, in chunks.
 
     Documents whose count rows are equal are interchangeable, so drawing n documents with replacement is
     drawing how many land in each group of equal rows: a multinomial over the distinct rows (exact, not an
     approximation). Each chunk is then one matrix product: its cost follows the number of distinct rows, not
     the number of documents. Where nearly every row is distinct, documents are drawn and counted instead.
+    ``counts``: ``table`` is already distinct rows, each standing for that many documents (a streamed score
+    keeps no more); the draws are those the whole table would get wherever it has few distinct rows.
     """
-    n = len(table)
     rng = np.random.default_rng(seed)
-    rows, counts = _distinct_rows(table)
-    grouped = len(rows) * 4 < n
+    if counts is None:
+        n = len(table)
+        rows, counts = _distinct_rows(table)
+    else:
+        n = int(counts.sum())
+        rows, counts = _distinct_rows(table, counts)
+        if len(rows) * 4 >= n:  # few documents, or nearly all distinct: draw documents from the whole table
+            table = np.repeat(rows, counts, axis=0)
+    grouped = len(rows) * 4 < n  # nerbench.doc_rows.grouped
     values = (rows if grouped else table).astype(np.float64)
     chunk = max(1, min(resamples, 20_000_000 // max(len(values), 1)))
     done = 0
@@ -419,11 +432,13 @@ def resample_sums(table: np.ndarray, resamples: int, seed: int) -> Iterator[np.n
         done += size
 
 
-def _resample_f1(per_doc: Sequence[np.ndarray], resamples: int, seed: int) -> list[np.ndarray]:
+def _resample_f1(
+    per_doc: Sequence[np.ndarray], resamples: int, seed: int, counts: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Micro F1 of each system on ``resamples`` document-level resamples (the same draws for all)."""
     table = np.hstack([np.asarray(t, dtype=np.int64).reshape(-1, 3) for t in per_doc])
     out: list[list[np.ndarray]] = [[] for _ in per_doc]
-    for sums in resample_sums(table, resamples, seed):
+    for sums in resample_sums(table, resamples, seed, counts=counts):
         for k in range(len(per_doc)):
             correct, predicted, gold = sums[:, 3 * k], sums[:, 3 * k + 1], sums[:, 3 * k + 2]
             den = predicted + gold
@@ -436,9 +451,24 @@ def bootstrap_ci(
     result: Score, *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
 ) -> tuple[float, float] | None:
     """Percentile confidence interval of micro F1 over document-level resamples."""
-    if resamples <= 0 or len(result.per_doc) == 0 or result.counts.f1 is None:
+    if result.counts.f1 is None:
         return None
-    (f1s,) = _resample_f1([result.per_doc], resamples, seed)
+    return f1_interval(result.per_doc, resamples=resamples, confidence=confidence, seed=seed)
+
+
+def f1_interval(
+    per_doc: np.ndarray,
+    *,
+    counts: np.ndarray | None = None,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """:func:`bootstrap_ci` from per-document rows (correct, scored predictions, gold); ``counts``: the rows
+    are distinct, each standing for that many documents."""
+    if resamples <= 0 or len(per_doc) == 0:
+        return None
+    (f1s,) = _resample_f1([per_doc], resamples, seed, counts)
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.nanpercentile(f1s, [tail, 100 - tail])
     return float(lo), float(hi)
