@@ -1,15 +1,17 @@
 """How nerbench's cost grows with the corpus (run on demand, not a test).
 
-    .venv/bin/python benchmarks/scale.py [--sizes 10000,100000,1000000] [--skip-run]
+    .venv/bin/python benchmarks/scale.py [--sizes 10000,100000,1000000] [--peers-up-to 1000000]
+                                         [--run-up-to 100000] [--skip-run]
 
-For each size, a seeded corpus of ~15-word sentences (about two entities each, predictions with realistic
-noise, as ``benchmarks/scoring.py`` makes them) written as CoNLL files, then, each as its own process, its
-wall time and peak RSS (``/usr/bin/time``-style, from ``resource.getrusage`` of the child):
+For each size, a seeded corpus of 15-token sentences (about two entities each, predictions with realistic
+noise, as ``benchmarks/scoring.py`` makes them, written 100,000 sentences at a time so that 10M fits) as
+CoNLL and JSONL files, then, each as its own process, its wall time and peak RSS (``os.wait4`` of the child):
 
-- ``nerbench score`` with its default 1000-resample CI, and with ``--bootstrap 0``;
-- a Python script reading the same files and calling seqeval's ``classification_report``;
-- (unless ``--skip-run``) ``nerbench run`` of a rules + CRF suite over the corpus as JSONL, then
-  ``nerbench report`` on the run: wall time and the driver's peak RSS.
+- ``nerbench score`` with its default 1000-resample CI, with ``--bootstrap 0``, and on the JSONL files;
+- scripts reading the same CoNLL files and calling seqeval's ``classification_report`` and nervaluate's
+  ``Evaluator`` (up to ``--peers-up-to`` sentences: they hold everything in memory);
+- (up to ``--run-up-to`` sentences, unless ``--skip-run``) ``nerbench run`` of a rules + CRF suite over the
+  JSONL corpus, the same run again (a cache hit: the store's size before and after), and ``nerbench report``.
 
 Prints a Markdown table to paste into README's Benchmarks section.
 """
@@ -17,7 +19,6 @@ Prints a Markdown table to paste into README's Benchmarks section.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,9 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import orjson
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scoring import SEQEVAL_SCRIPT, make_corpus, to_spans, write_conll
+from scoring import SEQEVAL_SCRIPT, make_corpus, to_spans
 
 NERBENCH = [sys.executable, "-m", "nerbench.cli"]
 
@@ -46,12 +49,33 @@ def measured(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def write_jsonl(path: Path, tokens: list[list[str]], tags: list[list[str]]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for i, (toks, tgs) in enumerate(zip(tokens, tags, strict=True)):
-            text, spans = to_spans(toks, tgs)
-            spans_json = [{"start": s.start, "end": s.end, "label": s.label} for s in spans]
-            out.write(json.dumps({"id": f"s{i}", "text": text, "spans": spans_json}) + "\n")
+NERVALUATE_SCRIPT = SEQEVAL_SCRIPT.replace(
+    "from seqeval.metrics import classification_report", "from nervaluate import Evaluator"
+).replace(
+    "print(classification_report(read(sys.argv[1]), read(sys.argv[2]), digits=4))",
+    "print(Evaluator(read(sys.argv[1]), read(sys.argv[2]), tags=['PER', 'ORG', 'LOC', 'MISC'], loader='list')"
+    ".evaluate()[0])",
+)
+CHUNK = 100_000
+
+
+def write_corpus(n: int, work: Path) -> None:
+    """gold/pred .conll and .jsonl of ``n`` sentences, generated and appended a chunk at a time."""
+    names = ("gold.conll", "pred.conll", "gold.jsonl", "pred.jsonl")
+    outs = [(work / name).open("w", encoding="utf-8") for name in names]
+    try:
+        for k, start in enumerate(range(0, n, CHUNK)):
+            tokens, gold, pred = make_corpus(min(CHUNK, n - start), seed=k)
+            for tags, conll, jsonl in ((gold, outs[0], outs[2]), (pred, outs[1], outs[3])):
+                for i, (toks, tgs) in enumerate(zip(tokens, tags, strict=True)):
+                    conll.write("".join(f"{tok}\t{tag}\n" for tok, tag in zip(toks, tgs, strict=True)) + "\n")
+                    text, spans = to_spans(toks, tgs)
+                    spans_json = [{"start": sp.start, "end": sp.end, "label": sp.label} for sp in spans]
+                    jsonl.write(orjson.dumps({"id": f"s{start + i}", "text": text, "spans": spans_json}).decode())
+                    jsonl.write("\n")
+    finally:
+        for out in outs:
+            out.close()
 
 
 SUITE = """name: scale
@@ -64,45 +88,63 @@ settings: {{batch_size: 256, latency_samples: 20, warmup: 2}}
 """
 
 
-def one_size(n: int, work: Path, skip_run: bool) -> list[tuple[str, float, float]]:
-    tokens, gold, pred = make_corpus(n, seed=0)
+def one_size(n: int, work: Path, peers: bool, run: bool) -> list[tuple[str, float, float]]:
+    write_corpus(n, work)
     g, p = work / "gold.conll", work / "pred.conll"
-    write_conll(g, tokens, gold)
-    write_conll(p, tokens, pred)
-    (work / "seqeval_report.py").write_text(SEQEVAL_SCRIPT, encoding="utf-8")
     rows = []
-    for what, cmd in (
-        ("seqeval script", [sys.executable, str(work / "seqeval_report.py"), str(g), str(p)]),
-        ("nerbench score --bootstrap 0", [*NERBENCH, "score", "--gold", str(g), "--pred", str(p), "--json",
-                                          "--bootstrap", "0"]),
-        ("nerbench score (default CI)", [*NERBENCH, "score", "--gold", str(g), "--pred", str(p), "--json"]),
-    ):  # fmt: skip
+    score = [*NERBENCH, "score", "--gold", str(g), "--pred", str(p), "--json"]
+    todo = [
+        ("nerbench score --bootstrap 0", [*score, "--bootstrap", "0"]),
+        ("nerbench score (default CI)", score),
+        ("nerbench score, JSONL (default CI)", [*NERBENCH, "score", "--gold", str(work / "gold.jsonl"),
+                                                "--pred", str(work / "pred.jsonl"), "--json"]),
+    ]  # fmt: skip
+    if peers:
+        for name, script in (("seqeval", SEQEVAL_SCRIPT), ("nervaluate", NERVALUATE_SCRIPT)):
+            (work / f"{name}_report.py").write_text(script, encoding="utf-8")
+            todo.append((f"{name} script", [sys.executable, str(work / f"{name}_report.py"), str(g), str(p)]))
+    for what, cmd in todo:
         seconds, mb = measured(cmd, work)
         rows.append((what, seconds, mb))
-    if not skip_run:
-        train_tokens, train_gold, _ = make_corpus(min(n, 20_000), seed=1)
-        write_jsonl(work / "test.jsonl", tokens, gold)
-        write_jsonl(work / "train.jsonl", train_tokens, train_gold)
+    if run:
+        train_tokens, train_gold, _ = make_corpus(min(n, 20_000), seed=10_001)
+        with (work / "train.jsonl").open("w", encoding="utf-8") as out:
+            for i, (toks, tgs) in enumerate(zip(train_tokens, train_gold, strict=True)):
+                text, spans = to_spans(toks, tgs)
+                spans_json = [{"start": sp.start, "end": sp.end, "label": sp.label} for sp in spans]
+                out.write(orjson.dumps({"id": f"t{i}", "text": text, "spans": spans_json}).decode() + "\n")
         suite = work / "suite.yaml"
-        suite.write_text(SUITE.format(test=work / "test.jsonl", train=work / "train.jsonl"), encoding="utf-8")
-        run = [*NERBENCH, "run", str(suite), "--out", str(work / "run"), "--store", str(work / "r.db")]
-        rows.append(("nerbench run (rules + crf)", *measured(run, work)))
-        report = [*NERBENCH, "report", str(work / "run")]
-        rows.append(("nerbench report", *measured(report, work)))
+        suite.write_text(SUITE.format(test=work / "gold.jsonl", train=work / "train.jsonl"), encoding="utf-8")
+        store = work / "r.db"
+        cmd = [*NERBENCH, "run", str(suite), "--out", str(work / "run"), "--store", str(store)]
+        rows.append(("nerbench run (rules + crf)", *measured(cmd, work)))
+        before = store.stat().st_size
+        again = [*NERBENCH, "run", str(suite), "--out", str(work / "run2"), "--store", str(store)]
+        rows.append(("nerbench run again (cache hit)", *measured(again, work)))
+        rows.append((f"store MB after the run / after the rerun: {before / 2**20:.0f} / "
+                     f"{store.stat().st_size / 2**20:.0f}", 0.0, 0.0))  # fmt: skip
+        rows.append(("nerbench report", *measured([*NERBENCH, "report", str(work / "run")], work)))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--skip-run", action="store_true", help="only the scorer and seqeval")
+    parser.add_argument("--peers-up-to", type=int, default=1_000_000, help="seqeval and nervaluate up to N")
+    parser.add_argument("--run-up-to", type=int, default=100_000, help="nerbench run and report up to N")
+    parser.add_argument("--skip-run", action="store_true", help="only the scorers")
+    parser.add_argument("--work", type=Path, default=None, help="where the corpora go (default: a temp dir)")
     args = parser.parse_args(argv)
     print("| work | sentences | seconds | peak RSS MB |")
     print("|---|---:|---:|---:|")
     for n in (int(x) for x in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory() as tmp:
-            for what, seconds, mb in one_size(n, Path(tmp), args.skip_run):
-                print(f"| {what} | {n:,} | {seconds:.1f} | {mb:.0f} |", flush=True)
+        with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+            run = not args.skip_run and n <= args.run_up_to
+            for what, seconds, mb in one_size(n, Path(tmp), n <= args.peers_up_to, run):
+                if seconds:
+                    print(f"| {what} | {n:,} | {seconds:.1f} | {mb:.0f} |", flush=True)
+                else:
+                    print(f"| {what} | {n:,} | | |", flush=True)
     return 0
 
 
