@@ -541,6 +541,14 @@ class Store:
         rows = self.db.execute("SELECT doc_id, position, spans, error FROM predictions WHERE set_id = ?", (set_id,))
         return {d: StoredPrediction(d, p, self._loads(s, list), e) for d, p, s, e in rows}
 
+    @_guarded
+    def predicted_ids(self, cache_key: str) -> set[str]:
+        """The ids of the documents a prediction set holds an output for (their spans left undecoded)."""
+        set_id = self._set_id(cache_key)
+        if set_id is None:
+            return set()
+        return {d for (d,) in self.db.execute("SELECT doc_id FROM predictions WHERE set_id = ?", (set_id,))}
+
     def predictions_of(self, cache_key: str, doc_ids: Iterable[str]) -> Iterator[StoredPrediction | None]:
         """The stored output of each of ``doc_ids``, in their order (None: nothing stored for it), read
         ``READ_BATCH`` documents at a time: a prediction set is never decoded whole."""
