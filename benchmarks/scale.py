@@ -16,7 +16,8 @@ wall time and peak RSS (``/usr/bin/time``-style, from ``resource.getrusage`` of 
 ``--run-only`` leaves out the scorer rows; ``--keep DIR`` keeps each size's run directory and report under
 ``DIR/<size>`` (to compare two versions' files). The memory regression check: with ``--max-run-mb`` or
 ``--max-report-mb``, it exits 1 when the driver of ``nerbench run`` or ``nerbench report`` peaks above it
-(streaming keeps both flat as the corpus grows: about 1.2 GB and 0.2 GB at 100,000 sentences).
+(at 100,000 sentences the run's driver peaked at 0.9 GB and the report at 0.2 GB, from 1.5 GB and 1.0 GB
+before the run directory and the report streamed).
 
 Prints a Markdown table to paste into README's Benchmarks section.
 """

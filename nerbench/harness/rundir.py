@@ -6,7 +6,8 @@ as read and repaired) and ``predictions/<model>__<dataset>.jsonl`` (each span's
 ``label`` after mapping into the schema, ``native_label`` the model's own) and
 ``details/<model>__<dataset>.json`` (per-document counts and every matching
 decision, for paired bootstraps and error examples). Each
-file is written to a temporary name and renamed: complete or absent.
+file is written to a temporary name and renamed: complete or absent. Files are written from streams (the
+store's rows read a batch at a time, written a chunk at a time), so none is ever held whole in memory.
 """
 
 from __future__ import annotations
