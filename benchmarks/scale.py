@@ -1,7 +1,7 @@
 """How nerbench's cost grows with the corpus (run on demand, not a test).
 
     .venv/bin/python benchmarks/scale.py [--sizes 10000,100000,1000000] [--peers-up-to 1000000]
-                                         [--run-up-to 100000] [--skip-run]
+        [--run-up-to 100000] [--skip-run | --run-only] [--keep DIR] [--max-run-mb MB] [--max-report-mb MB]
 
 For each size, a seeded corpus of 15-token sentences (about two entities each, predictions with realistic
 noise, as ``benchmarks/scoring.py`` makes them, written 100,000 sentences at a time so that 10M fits) as
@@ -13,6 +13,11 @@ CoNLL and JSONL files, then, each as its own process, its wall time and peak RSS
 - (up to ``--run-up-to`` sentences, unless ``--skip-run``) ``nerbench run`` of a rules + CRF suite over the
   JSONL corpus, the same run again (a cache hit: the store's size before and after), and ``nerbench report``.
 
+The ``run`` rows are the driver alone (the workers are processes of their own). ``--run-only`` leaves out
+the scorer rows; ``--keep DIR`` keeps each size's run directory under ``DIR/<size>`` (to compare two
+versions' files). The memory regression check: with ``--max-run-mb`` or ``--max-report-mb``, it exits 1
+when the driver of ``nerbench run`` or ``nerbench report`` peaks above it.
+
 Prints a Markdown table to paste into README's Benchmarks section.
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,7 +94,7 @@ settings: {{batch_size: 256, latency_samples: 20, warmup: 2}}
 """
 
 
-def one_size(n: int, work: Path, peers: bool, run: bool) -> list[tuple[str, float, float]]:
+def one_size(n: int, work: Path, peers: bool, run: bool, scorers: bool = True) -> list[tuple[str, float, float]]:
     write_corpus(n, work)
     g, p = work / "gold.conll", work / "pred.conll"
     rows = []
@@ -99,11 +105,11 @@ def one_size(n: int, work: Path, peers: bool, run: bool) -> list[tuple[str, floa
         ("nerbench score, JSONL (default CI)", [*NERBENCH, "score", "--gold", str(work / "gold.jsonl"),
                                                 "--pred", str(work / "pred.jsonl"), "--json"]),
     ]  # fmt: skip
-    if peers:
+    if peers and scorers:
         for name, script in (("seqeval", SEQEVAL_SCRIPT), ("nervaluate", NERVALUATE_SCRIPT)):
             (work / f"{name}_report.py").write_text(script, encoding="utf-8")
             todo.append((f"{name} script", [sys.executable, str(work / f"{name}_report.py"), str(g), str(p)]))
-    for what, cmd in todo:
+    for what, cmd in todo if scorers else []:
         seconds, mb = measured(cmd, work)
         rows.append((what, seconds, mb))
     if run:
@@ -133,19 +139,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers-up-to", type=int, default=1_000_000, help="seqeval and nervaluate up to N")
     parser.add_argument("--run-up-to", type=int, default=100_000, help="nerbench run and report up to N")
     parser.add_argument("--skip-run", action="store_true", help="only the scorers")
+    parser.add_argument("--run-only", action="store_true", help="only nerbench run and nerbench report")
     parser.add_argument("--work", type=Path, default=None, help="where the corpora go (default: a temp dir)")
+    parser.add_argument("--keep", type=Path, help="keep each size's run directory under DIR/<size>")
+    parser.add_argument("--max-run-mb", type=float, help="exit 1 when the run's driver peaks above this")
+    parser.add_argument("--max-report-mb", type=float, help="exit 1 when nerbench report peaks above this")
     args = parser.parse_args(argv)
+    limits = {"nerbench run (rules + crf)": args.max_run_mb, "nerbench report": args.max_report_mb}
+    over = []
     print("| work | sentences | seconds | peak RSS MB |")
     print("|---|---:|---:|---:|")
     for n in (int(x) for x in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-            run = not args.skip_run and n <= args.run_up_to
-            for what, seconds, mb in one_size(n, Path(tmp), n <= args.peers_up_to, run):
-                if seconds:
-                    print(f"| {what} | {n:,} | {seconds:.1f} | {mb:.0f} |", flush=True)
-                else:
+            work = Path(tmp)
+            run = not args.skip_run and (args.run_only or n <= args.run_up_to)
+            for what, seconds, mb in one_size(n, work, n <= args.peers_up_to, run, scorers=not args.run_only):
+                if not seconds:
                     print(f"| {what} | {n:,} | | |", flush=True)
-    return 0
+                    continue
+                print(f"| {what} | {n:,} | {seconds:.1f} | {mb:.0f} |", flush=True)
+                limit = limits.get(what)
+                if limit is not None and mb > limit:
+                    over.append(f"{what} at {n:,} sentences peaked at {mb:.0f} MB (limit {limit:g} MB)")
+            if args.keep and (work / "run").is_dir():
+                shutil.copytree(work / "run", args.keep / str(n), dirs_exist_ok=True)
+    for line in over:
+        print(f"memory regression: {line}", file=sys.stderr)
+    return 1 if over else 0
 
 
 if __name__ == "__main__":

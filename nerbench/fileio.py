@@ -15,11 +15,20 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from nerbench.errors import InputError
 
 _NEW_FILE_MODE = 0o666  # the kernel takes the umask off, as for open()
+_BUFFER = 1 << 20  # a streamed file reaches the disk a megabyte at a time
+
+
+def _unencodable(err: UnicodeEncodeError, path: Path) -> InputError:
+    return InputError(
+        f"cannot write character {err.object[err.start]!r} (a lone surrogate) as UTF-8: fix the text", path=path
+    )
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -28,24 +37,37 @@ def atomic_write(path: Path, text: str) -> None:
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError as err:
-        raise InputError(
-            f"cannot write character {err.object[err.start]!r} (a lone surrogate) as UTF-8: fix the text", path=path
-        ) from None
-    try:
-        _write_bytes(path, data)
-    except OSError as err:
-        raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
+        raise _unencodable(err, path) from None
+    atomic_write_bytes(path, data)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename; errors raise."""
     try:
-        _write_bytes(Path(path), data)
+        _write_with(Path(path), lambda fh: fh.write(data))
     except OSError as err:
         raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_chunks(path: Path, chunks: Iterable[str]) -> None:
+    """Write the text ``chunks`` make together (UTF-8), one chunk at a time, as :func:`atomic_write` writes a
+    whole text: the file is complete or absent, and the text is never held whole (a run directory's files
+    at millions of documents). An error while ``chunks`` is iterated leaves no file and no temporary file."""
+    path = Path(path)
+
+    def fill(fh: BinaryIO) -> None:
+        for chunk in chunks:
+            fh.write(chunk.encode("utf-8"))
+
+    try:
+        _write_with(path, fill)
+    except UnicodeEncodeError as err:
+        raise _unencodable(err, path) from None
+    except OSError as err:
+        raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
+
+
+def _write_with(path: Path, fill: Callable[[BinaryIO], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     target = Path(os.path.realpath(path))  # through symbolic links, to the file they name
     try:
@@ -60,10 +82,10 @@ def _write_bytes(path: Path, data: bytes) -> None:
         mode = stat.S_IMODE(found.st_mode)
     fd, tmp = _temporary(target)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fd, "wb", buffering=_BUFFER) as fh:
             if mode is not None:
                 os.fchmod(fh.fileno(), mode)
-            fh.write(data)
+            fill(fh)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

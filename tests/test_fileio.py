@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nerbench.errors import InputError
-from nerbench.fileio import atomic_write
+from nerbench.fileio import atomic_write, atomic_write_chunks
 
 
 @pytest.fixture
@@ -123,3 +123,21 @@ def test_a_device_or_a_pipe_is_never_replaced(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a regular file"):
         atomic_write(fifo, "x")
     assert stat.S_ISFIFO(fifo.stat().st_mode) and leftovers(tmp_path) == []
+
+
+def test_chunks_are_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    atomic_write_chunks(path, (f"{i}\n" for i in range(5000)))
+    assert path.read_text(encoding="utf-8") == "".join(f"{i}\n" for i in range(5000))
+
+    def failing() -> Iterator[str]:
+        yield "half a file\n"
+        raise RuntimeError("the store went away")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_chunks(path, failing())
+    with pytest.raises(InputError, match="lone surrogate"):
+        atomic_write_chunks(path, ["fine\n", "bad \udc80\n"])
+    assert path.read_text(encoding="utf-8").startswith("0\n1\n") and leftovers(tmp_path) == []
+    atomic_write_chunks(tmp_path / "empty", iter(()))
+    assert (tmp_path / "empty").read_bytes() == b""

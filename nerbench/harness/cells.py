@@ -4,7 +4,7 @@ whether the numbers are a finding (``done``) or not (``failed``, ``schema-mismat
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,9 +40,11 @@ from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError
 from nerbench.labels import LabelMap, fitting_maps, outside
 from nerbench.scoring import SCORER_VERSION, Score, bootstrap_ci, score
-from nerbench.types import Span
+from nerbench.types import Document, Span
 from nerbench.views import relaxed_view
 
+PER_DOC_COLUMNS = ("correct", "scored_predictions", "gold")  # the columns of details' per_doc rows
+INSTANCE_COLUMNS = ("doc_id", "gold_index", "pred_index", "class", "gold_label", "pred_label")
 MISMATCH_SHARE = 0.5  # more than this share of predictions outside the dataset's labels: a schema mismatch
 
 
@@ -62,17 +64,26 @@ class CellInputs:
 
 def stored_spans(dataset: LoadedDataset, key: str, store: Store) -> tuple[list[list[Span]], dict[str, str]]:
     """The stored raw spans per document, in gold order, and the error of each failed document."""
-    stored = store.predictions(key)
     spans: list[list[Span]] = []
     failed: dict[str, str] = {}
-    for doc in dataset.documents:
-        item = stored.get(doc.id)
-        if item is None or item.error is not None:
-            failed[doc.id] = item.error if item is not None and item.error else "no prediction stored"
-            spans.append([])
-            continue
-        spans.append([Span(int(s), int(e), str(lab), sur) for s, e, lab, sur in item.spans])
+    for doc, doc_spans, error in iter_stored_spans(dataset, key, store):
+        spans.append(doc_spans)
+        if error is not None:
+            failed[doc.id] = error
     return spans, failed
+
+
+def iter_stored_spans(
+    dataset: LoadedDataset, key: str, store: Store
+) -> Iterator[tuple[Document, list[Span], str | None]]:
+    """Each gold document with its stored raw spans and, when it failed, its error (no spans then), in gold
+    order, read from the store a batch at a time."""
+    stored = store.predictions_of(key, (doc.id for doc in dataset.documents))
+    for doc, item in zip(dataset.documents, stored, strict=True):
+        if item is None or item.error is not None:
+            yield doc, [], item.error if item is not None and item.error else "no prediction stored"
+        else:
+            yield doc, [Span(int(s), int(e), str(lab), sur) for s, e, lab, sur in item.spans], None
 
 
 def scoring_schema(dataset: LoadedDataset, label_map: LabelMap | None) -> frozenset[str]:
@@ -282,9 +293,9 @@ def details(result: Score) -> dict[str, Any]:
     return {
         "doc_ids": list(result.doc_ids),
         "per_doc": result.per_doc.tolist(),
-        "per_doc_columns": ["correct", "scored_predictions", "gold"],
+        "per_doc_columns": list(PER_DOC_COLUMNS),
         "instances": [
             [i.doc_id, i.gold_index, i.pred_index, i.cls.name, i.gold_label, i.pred_label] for i in result.instances
         ],
-        "instance_columns": ["doc_id", "gold_index", "pred_index", "class", "gold_label", "pred_label"],
+        "instance_columns": list(INSTANCE_COLUMNS),
     }

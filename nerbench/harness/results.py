@@ -187,19 +187,27 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"cannot read run results: {err}", path=path) from None
 
 
-def _from_dir(run_dir: Path, path: Path | None = None) -> LoadedRun:
-    """A run directory's results.json (or another results file, such as an accepted gate baseline that
-    carries each cell's details inline) with its cells' details."""
-    path = path or run_dir / "results.json"
+def read_results_file(path: Path) -> tuple[RunResult, dict[tuple[str, str], Details]]:
+    """A ``results.json`` (or another results file, such as an accepted gate baseline, which carries each
+    cell's details inline) and the details it carries inline."""
     data = _read_json(path)
     try:
         result = RunResult.from_json(data)
         inline = {(str(c["model"]), str(c["dataset"])): Details.from_json(c.get("details")) for c in data["cells"]}
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise InputError(f"not a nerbench results.json ({err!r}): point at a run directory", path=path) from None
-    details = {k: d for k, d in inline.items() if d is not None}
+    return result, {k: d for k, d in inline.items() if d is not None}
+
+
+def details_file(run_dir: Path, model: str, dataset: str) -> Path:
+    return run_dir / "details" / f"{cell_file_stem(model, dataset)}.json"
+
+
+def _from_dir(run_dir: Path, path: Path | None = None) -> LoadedRun:
+    """A run directory's results.json (or another results file) with its cells' details."""
+    result, details = read_results_file(path or run_dir / "results.json")
     for c in result.cells:
-        detail = run_dir / "details" / f"{cell_file_stem(c.model, c.dataset)}.json"
+        detail = details_file(run_dir, c.model, c.dataset)
         if (c.model, c.dataset) not in details and detail.exists():
             try:
                 parsed = Details.from_json(_read_json(detail))
@@ -210,18 +218,35 @@ def _from_dir(run_dir: Path, path: Path | None = None) -> LoadedRun:
     return LoadedRun(result, details, run_dir)
 
 
-def load_run(run: str | Path, store: str | Path = DEFAULT_STORE) -> LoadedRun:
-    """A run: a run directory (or its results.json), or a run id / prefix / ``latest`` in ``store``."""
+def run_files(run: str | Path) -> tuple[Path, Path] | None:
+    """(run directory, results file) when ``run`` names a run directory or its results file; else None."""
     path = Path(run)
     if path.is_dir():
-        return _from_dir(path)
+        return path, path / "results.json"
     if path.suffix == ".json" and path.is_file():
-        return _from_dir(path.parent, path)
+        return path.parent, path
+    return None
+
+
+def open_stored_run(run: str | Path, store: str | Path = DEFAULT_STORE) -> tuple[Store, str]:
+    """The store (read only; the caller closes it) and the id of ``run`` in it (an id, a prefix or ``latest``)."""
     if is_new(store):
         raise InputError(f"{str(run)!r} is not a run directory and there is no results store here", path=store)
     db = Store(store, read_only=True)
     try:
-        run_id = resolve_run(db, str(run))
+        return db, resolve_run(db, str(run))
+    except BaseException:
+        db.close()
+        raise
+
+
+def load_run(run: str | Path, store: str | Path = DEFAULT_STORE) -> LoadedRun:
+    """A run: a run directory (or its results.json), or a run id / prefix / ``latest`` in ``store``."""
+    files = run_files(run)
+    if files is not None:
+        return _from_dir(*files)
+    db, run_id = open_stored_run(run, store)
+    try:
         result = read_run(db, run_id)
         details = {k: d for k, raw in db.cell_details(run_id).items() if (d := Details.from_json(raw)) is not None}
         record = db.run(run_id) or {}

@@ -6,23 +6,25 @@ as read and repaired) and ``predictions/<model>__<dataset>.jsonl`` (each span's
 ``label`` after mapping into the schema, ``native_label`` the model's own) and
 ``details/<model>__<dataset>.json`` (per-document counts and every matching
 decision, for paired bootstraps and error examples). Each
-file is written to a temporary name and renamed: complete or absent.
+file is written to a temporary name and renamed: complete or absent. Files are written from streams (the
+store's rows read a batch at a time, written a chunk at a time), so none is ever held whole in memory.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nerbench.errors import InputError
-from nerbench.fileio import atomic_write
+from nerbench.fileio import atomic_write, atomic_write_chunks
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
-from nerbench.harness.cells import scoring_schema, stored_spans
+from nerbench.harness.cells import INSTANCE_COLUMNS, PER_DOC_COLUMNS, iter_stored_spans, scoring_schema
 from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.results import cell_file_stem, read_run, safe_name
 from nerbench.harness.store import Store
@@ -32,6 +34,8 @@ from nerbench.types import Document
 
 if TYPE_CHECKING:
     from nerbench.harness.runner import RunOutcome
+
+T = TypeVar("T")
 
 # The folders a run writes, and the suffix of its files there: a later run in the directory removes its stale ones.
 OWN_FOLDERS = {"gold": ".jsonl", "predictions": ".jsonl", "details": ".json"}
@@ -95,29 +99,46 @@ def csv_text(cells: Iterable[CellResult]) -> str:
     return buffer.getvalue()
 
 
-def _jsonl(lines: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+_CHUNK = 1000  # lines (or list items) a streamed file gathers before it writes them
 
 
-def gold_lines(documents: Sequence[Document]) -> list[dict[str, Any]]:
-    return [
-        {
+def _jsonl(lines: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """JSON lines, a thousand lines to a chunk."""
+    for batch in _batches(lines):
+        yield "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in batch)
+
+
+def _batches(items: Iterable[T]) -> Iterator[list[T]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, _CHUNK)):
+        yield batch
+
+
+def _json_list(items: Iterable[Any]) -> Iterator[str]:
+    """A JSON list as ``json.dumps`` writes it (``[a, b]``), in chunks."""
+    yield "["
+    sep = ""
+    for batch in _batches(items):
+        yield sep + ", ".join(json.dumps(item, ensure_ascii=False) for item in batch)
+        sep = ", "
+    yield "]"
+
+
+def gold_lines(documents: Iterable[Document]) -> Iterator[dict[str, Any]]:
+    for d in documents:
+        yield {
             "id": d.id,
             "text": d.text,
             "spans": [{"start": s.start, "end": s.end, "label": s.label} for s in d.spans],
             **({"tokens": [list(t) for t in d.tokens]} if d.tokens is not None else {}),
         }
-        for d in documents
-    ]
 
 
-def prediction_lines(store: Store, key: str, dataset: LoadedDataset, model: ModelSpec) -> list[dict[str, Any]]:
+def prediction_lines(store: Store, key: str, dataset: LoadedDataset, model: ModelSpec) -> Iterator[dict[str, Any]]:
     """Predicted spans with schema labels; spans ignored on purpose or invalid are kept apart."""
-    spans, failed = stored_spans(dataset, key, store)
     label_map = model.label_map_for(dataset.spec.name)
     schema = scoring_schema(dataset, label_map)
-    lines = []
-    for doc, doc_spans in zip(dataset.documents, spans, strict=True):
+    for doc, doc_spans, error in iter_stored_spans(dataset, key, store):
         kept, ignored, invalid = [], [], []
         for s in doc_spans:
             entry = {"start": s.start, "end": s.end, "native_label": s.label}
@@ -137,10 +158,21 @@ def prediction_lines(store: Store, key: str, dataset: LoadedDataset, model: Mode
             line["ignored"] = ignored
         if invalid:
             line["invalid"] = invalid
-        if doc.id in failed:
-            line["error"] = failed[doc.id]
-        lines.append(line)
-    return lines
+        if error is not None:
+            line["error"] = error
+        yield line
+
+
+def details_chunks(store: Store, scoring_id: int) -> Iterator[str]:
+    """``details/M__D.json`` from a scoring's rows, as ``json.dumps`` of :func:`~nerbench.harness.cells.details`
+    writes it, read and written a batch at a time."""
+    yield '{"doc_ids": '
+    yield from _json_list(row[0] for row in store.doc_counts(scoring_id))
+    yield ', "per_doc": '
+    yield from _json_list(list(row[1:]) for row in store.doc_counts(scoring_id))
+    yield f', "per_doc_columns": {json.dumps(PER_DOC_COLUMNS)}, "instances": '
+    yield from _json_list(list(row) for row in store.instances(scoring_id))
+    yield f', "instance_columns": {json.dumps(INSTANCE_COLUMNS)}}}'
 
 
 def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
@@ -154,23 +186,23 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
     earlier = is_run_dir(out_dir)
     written: set[Path] = set()
 
-    def write(path: Path, text: str) -> None:
-        atomic_write(path, text)
+    def write(path: Path, chunks: Iterable[str]) -> None:
+        atomic_write_chunks(path, chunks)
         written.add(path)
 
     for dataset in outcome.datasets:
         write(out_dir / "gold" / f"{safe_name(dataset.spec.name)}.jsonl", _jsonl(gold_lines(dataset.documents)))
     models = {m.name: m for m in outcome.suite.models}
     by_name = {d.spec.name: d for d in outcome.datasets}
-    details = store.cell_details(outcome.run_id)
-    for cell in store.cells(outcome.run_id):
-        if cell.get("cache_key") and cell["model"] in models and cell["dataset"] in by_name:
-            lines = prediction_lines(store, cell["cache_key"], by_name[cell["dataset"]], models[cell["model"]])
-            name = cell_file_stem(cell["model"], cell["dataset"])
+    keys = store.cell_keys(outcome.run_id)
+    for cell in result.cells:  # in the order the cells were saved
+        key, scoring_id = keys.get((cell.model, cell.dataset), (None, None))
+        if key and cell.model in models and cell.dataset in by_name:
+            lines = prediction_lines(store, key, by_name[cell.dataset], models[cell.model])
+            name = cell_file_stem(cell.model, cell.dataset)
             write(out_dir / "predictions" / f"{name}.jsonl", _jsonl(lines))
-            found = details.get((cell["model"], cell["dataset"]))
-            if found:
-                write(out_dir / "details" / f"{name}.json", json.dumps(found, ensure_ascii=False))
+            if scoring_id is not None:
+                write(out_dir / "details" / f"{name}.json", details_chunks(store, scoring_id))
     if earlier:
         _remove_stale(out_dir, written)
     atomic_write(out_dir / "results.csv", csv_text(result.cells))

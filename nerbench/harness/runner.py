@@ -452,7 +452,7 @@ def _predict_missing(
     Under a budget (``--max-cost``) one batch is in flight at a time and sending stops once billed cost
     reaches it.
     """
-    done = ctx.store.predictions(key)
+    done = ctx.store.predicted_ids(key)
     todo = [(i, d) for i, d in enumerate(dataset.documents) if d.id not in done]
     size = ctx.suite.settings.batch_size
     ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(dataset.documents) - len(todo))
@@ -512,7 +512,6 @@ def _stability(
     passes = ctx.suite.settings.stability_passes
     if passes < 2:
         return None
-    first = ctx.store.predictions(key)
     docs = dataset.documents
     changed: set[str] = set()
     size = ctx.suite.settings.batch_size
@@ -520,7 +519,8 @@ def _stability(
         for start in range(0, len(docs), size):
             batch = docs[start : start + size]
             reply = session.call("predict", inputs=_inputs(model, batch))
-            for doc, out in zip(batch, reply["results"], strict=True):
-                if out.get("spans", []) != first[doc.id].spans or out.get("error") != first[doc.id].error:
+            first = ctx.store.predictions_of(key, (d.id for d in batch))  # the first pass's, a batch at a time
+            for doc, out, was in zip(batch, reply["results"], first, strict=True):
+                if was is None or out.get("spans", []) != was.spans or out.get("error") != was.error:
                     changed.add(doc.id)
     return {"passes": passes, "changed_docs": len(changed), "changed_share": len(changed) / len(docs) if docs else None}

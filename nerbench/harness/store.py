@@ -15,6 +15,7 @@ full disk, becomes one ``InputError`` naming the store; a failed write is rolled
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import shutil
 import sqlite3
@@ -142,6 +143,8 @@ class Store:
     ``Store(path, read_only=True)`` only opens an existing store and never writes.
     ``timeout`` is how many seconds a write waits for another process's lock.
     """
+
+    READ_BATCH = 500  # documents whose predictions one query reads
 
     def __init__(self, path: str | Path = DEFAULT_STORE, *, read_only: bool = False, timeout: float = 60.0) -> None:
         self.path = Path(path)
@@ -433,6 +436,35 @@ class Store:
         return {(m, d): read_details(self.db, int(sid)) for m, d, sid in rows}
 
     @_guarded
+    def cell_keys(self, run_id: str) -> dict[tuple[str, str], tuple[str | None, int | None]]:
+        """Each cell's prediction set (cache key) and scoring (its details rows), by (model, dataset)."""
+        rows = self.db.execute("SELECT model, dataset, cache_key, scoring_id FROM cells WHERE run_id = ?", (run_id,))
+        return {(m, d): (k, None if sid is None else int(sid)) for m, d, k, sid in rows}
+
+    def doc_counts(self, scoring_id: int) -> Iterator[tuple[str, int, int, int]]:
+        """A scoring's (doc id, correct, scored predictions, gold) rows in document order, one at a time."""
+        return self._stream(
+            "SELECT doc_id, correct, predicted, gold FROM doc_counts WHERE scoring_id = ? ORDER BY position",
+            (scoring_id,),
+        )
+
+    def instances(self, scoring_id: int) -> Iterator[tuple[Any, ...]]:
+        """A scoring's instance records (doc id, gold index, prediction index, class, gold label, predicted
+        label) in the order the matcher made them (documents in order), one at a time."""
+        return self._stream(
+            "SELECT doc_id, gold_index, pred_index, class, gold_label, pred_label FROM instances "
+            "WHERE scoring_id = ? ORDER BY seq",
+            (scoring_id,),
+        )
+
+    def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        """A read query's rows one at a time, so a big table is never held whole; SQLite errors raise InputError."""
+        try:
+            yield from self.db.execute(sql, params)
+        except _ERRORS as err:
+            raise self._failure(err) from err
+
+    @_guarded
     def cell_done(self, run_id: str, model: str, dataset: str) -> bool:
         row = self.db.execute(
             "SELECT status FROM cells WHERE run_id = ? AND model = ? AND dataset = ?", (run_id, model, dataset)
@@ -508,6 +540,31 @@ class Store:
             return {}
         rows = self.db.execute("SELECT doc_id, position, spans, error FROM predictions WHERE set_id = ?", (set_id,))
         return {d: StoredPrediction(d, p, self._loads(s, list), e) for d, p, s, e in rows}
+
+    @_guarded
+    def predicted_ids(self, cache_key: str) -> set[str]:
+        """The ids of the documents a prediction set holds an output for (their spans left undecoded)."""
+        set_id = self._set_id(cache_key)
+        if set_id is None:
+            return set()
+        return {d for (d,) in self.db.execute("SELECT doc_id FROM predictions WHERE set_id = ?", (set_id,))}
+
+    def predictions_of(self, cache_key: str, doc_ids: Iterable[str]) -> Iterator[StoredPrediction | None]:
+        """The stored output of each of ``doc_ids``, in their order (None: nothing stored for it), read
+        ``READ_BATCH`` documents at a time: a prediction set is never decoded whole."""
+        ids = iter(doc_ids)
+        try:
+            set_id = self._set_id(cache_key)
+            while chunk := list(itertools.islice(ids, self.READ_BATCH)):
+                rows = [] if set_id is None else self.db.execute(
+                    "SELECT doc_id, position, spans, error FROM predictions WHERE set_id = ? AND doc_id IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    (set_id, *chunk),
+                ).fetchall()  # fmt: skip
+                found = {d: StoredPrediction(d, p, self._loads(s, list), e) for d, p, s, e in rows}
+                yield from (found.get(d) for d in chunk)
+        except _ERRORS as err:
+            raise self._failure(err) from err
 
     @_guarded
     def batch_totals(self, cache_key: str) -> tuple[int, int, float]:

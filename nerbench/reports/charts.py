@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 
 from nerbench.reports.model import Board, Details, Row
 from nerbench.reports.pick import MIN_SUPPORT
+from nerbench.reports.sample import NONE_LABEL, add_confusion
 
 ERROR_CLASSES = (  # counts key, legend, colour
     ("correct", "correct", "#4c9f70"),
@@ -32,7 +33,7 @@ ERROR_CLASSES = (  # counts key, legend, colour
     ("spurious", "spurious", "#d6604d"),
     ("missed", "missed", "#9a9a9a"),
 )
-NONE_LABEL = "(none)"
+
 THIN_GREY = "#d9d9d9"  # per-label cells of labels under the minimum support
 THIN_TEXT = "#555555"  # their numbers: muted, yet 5.3:1 against THIN_GREY (WCAG AA asks 4.5:1)
 DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
@@ -210,19 +211,13 @@ def draw_heatmap(
 def confusion_counts(details: Details) -> Counter[tuple[str, str]]:
     """(gold label, predicted label) counts over overlapping spans; missed -> predicted (none), spurious -> gold."""
     pairs: Counter[tuple[str, str]] = Counter()
-    for _doc, _g, _p, klass, gold, pred in (i[:6] for i in details.instances):
-        if klass in ("COR", "TYPE", "BND", "BND_TYPE"):
-            pairs[(str(gold), str(pred))] += 1
-        elif klass == "MIS":
-            pairs[(str(gold), NONE_LABEL)] += 1
-        elif klass == "SPU":
-            pairs[(NONE_LABEL, str(pred))] += 1
+    for instance in details.instances:
+        add_confusion(pairs, instance)
     return pairs
 
 
-def confusion(details: Details, model: str) -> str | None:
-    """Gold label (rows) vs predicted label (columns) for one model."""
-    pairs = confusion_counts(details)
+def confusion(pairs: Mapping[tuple[str, str], int], model: str) -> str | None:
+    """Gold label (rows) vs predicted label (columns) for one model, from its confusion counts."""
     if not pairs:
         return None
     gold = [*sorted({g for g, _ in pairs} - {NONE_LABEL}), NONE_LABEL]
@@ -251,8 +246,8 @@ def confusions(board: Board) -> list[tuple[str, str]]:
     """(model, label confusion SVG) for every ranked model with matching records, most accurate first."""
     found = []
     for row in board.ranked:
-        details = board.details.get(row.model)
-        svg = confusion(details, row.model) if details is not None else None
+        sample = board.samples.get(row.model)
+        svg = confusion(sample.confusion, row.model) if sample is not None else None
         if svg:
             found.append((row.model, svg))
     return found

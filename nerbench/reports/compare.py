@@ -41,7 +41,7 @@ def changes(report: Report, other: Report) -> list[Change]:
         if old is None:
             continue
         delta = row.f1 - old.f1 if row.f1 is not None and old.f1 is not None else None
-        test = compare(report.details.get(key), other.details.get(key), resamples=report.resamples)
+        test = compare(report.samples.get(key), other.samples.get(key), resamples=report.resamples)
         p95, old_p95 = row.cell.latency.p95_ms, old.cell.latency.p95_ms
         out.append(Change(row.model, key[1], row.f1, old.f1, delta, p95, old_p95, test))
     return out

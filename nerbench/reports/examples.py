@@ -1,18 +1,19 @@
 """Error examples: documents with gold and predicted spans as text segments tagged by their error class.
 
-The classes come from the stored instance records (``details/``), never from re-matching: a gold span's
-class is found by its gold index; predicted spans line up with the instance records of the document sorted
-by prediction index, once the invalid and ignored predictions (kept apart in the predictions file) are left out.
+The classes come from the stored instance records (``details/``, as the report sampled them), never from
+re-matching: a gold span's class is found by its gold index; predicted spans line up with the instance
+records of the document sorted by prediction index, once the invalid and ignored predictions (kept apart in
+the predictions file) are left out.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nerbench.reports.model import Details, Report
+from nerbench.reports.model import Report
+from nerbench.reports.sample import EXAMPLES
 
 CLASS_NAMES = {
     "COR": "correct", "TYPE": "label error", "BND": "boundary error", "BND_TYPE": "label + boundary",
@@ -58,13 +59,6 @@ def segments(text: str, spans: Sequence[tuple[int, int, str, str]]) -> tuple[Seg
     return tuple(out)
 
 
-def _by_doc(details: Details) -> dict[str, list[tuple[Any, ...]]]:
-    grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for inst in details.instances:
-        grouped[str(inst[0])].append(inst)
-    return grouped
-
-
 def example(gold: Mapping[str, Any], pred: Mapping[str, Any] | None, instances: Sequence[tuple[Any, ...]]) -> Example:
     """Gold and predicted rows of one document from its stored instance records."""
     gold_class = {int(i[1]): str(i[3]) for i in instances if i[1] is not None}
@@ -87,16 +81,12 @@ def example(gold: Mapping[str, Any], pred: Mapping[str, Any] | None, instances: 
     )  # fmt: skip
 
 
-def examples(report: Report, model: str, dataset: str, *, limit: int = 6) -> list[Example]:
-    """The documents where ``model`` made the most errors on ``dataset`` (ties: document order)."""
-    details = report.details.get((model, dataset))
+def examples(report: Report, model: str, dataset: str, *, limit: int = EXAMPLES) -> list[Example]:
+    """The documents where ``model`` made the most errors on ``dataset`` (ties: document order); at most as
+    many as the report kept (``load_report``'s ``keep``)."""
+    sample = report.samples.get((model, dataset))
     gold = report.gold.get(dataset) or {}
-    if details is None or not gold:
+    if sample is None or not gold:
         return []
     preds = report.predictions.get((model, dataset)) or {}
-    grouped = _by_doc(details)
-    order = {doc_id: n for n, doc_id in enumerate(details.doc_ids)}
-    worst = sorted(
-        (d for d in details.doc_ids if d in gold), key=lambda d: (-sum(i[3] != "COR" for i in grouped[d]), order[d])
-    )
-    return [example(gold[d], preds.get(d), grouped[d]) for d in worst[:limit]]
+    return [example(gold[w.doc_id], preds.get(w.doc_id), w.instances) for w in sample.worst[:limit] if w.doc_id in gold]

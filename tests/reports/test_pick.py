@@ -23,6 +23,7 @@ from nerbench.harness.cell_result import (
 from nerbench.harness.results import DatasetInfo, Details
 from nerbench.reports import pick
 from nerbench.reports.model import Board, build_boards
+from nerbench.reports.sample import sample_of
 
 DOCS = 200
 GOLD_PER_DOC = 5
@@ -78,7 +79,7 @@ def cell(
 def board(*cells: tuple[CellResult, Details], labels: Sequence[str] = ("COMPANY", "MONEY", "TICKER")) -> Board:
     info = DatasetInfo("fin", labels=tuple(labels))
     (only,) = build_boards(
-        [info], [c for c, _ in cells], {(c.model, "fin"): d for c, d in cells}, resamples=1000
+        [info], [c for c, _ in cells], {(c.model, "fin"): sample_of(d) for c, d in cells}, resamples=1000
     )  # fmt: skip
     return only
 
