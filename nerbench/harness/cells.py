@@ -289,13 +289,16 @@ def usage_cost(
 
 def details(result: Score) -> dict[str, Any]:
     """What the report and the gate need beyond the metrics: per-document counts (for paired
-    bootstraps between runs) and every matching decision (for error examples and confusion)."""
+    bootstraps between runs) and every matching decision (for error examples and confusion).
+
+    The rows are iterators, read once by the store as it writes them: never copied whole into lists.
+    """
     return {
-        "doc_ids": list(result.doc_ids),
-        "per_doc": result.per_doc.tolist(),
+        "doc_ids": result.doc_ids,
+        "per_doc": iter(result.per_doc),
         "per_doc_columns": list(PER_DOC_COLUMNS),
-        "instances": [
+        "instances": (
             [i.doc_id, i.gold_index, i.pred_index, i.cls.name, i.gold_label, i.pred_label] for i in result.instances
-        ],
+        ),
         "instance_columns": list(INSTANCE_COLUMNS),
     }

@@ -202,6 +202,13 @@ def _tokens(raw: Any, text: str, path: Path, line: int) -> tuple[tuple[int, int]
         return None
     if not isinstance(raw, list):
         raise InputError("'tokens' must be a list", path=path, line=line)
+    size = len(text)
+    try:  # the common case, [start, end] pairs of plain integers inside the text, checked in one pass
+        pairs = tuple((start, end) for start, end in raw)
+    except (TypeError, ValueError):
+        pairs = None
+    if pairs is not None and all(type(a) is int and type(b) is int and 0 <= a <= b <= size for a, b in pairs):
+        return pairs
     tokens = []
     for token in raw:
         pair = (token.get("start"), token.get("end")) if isinstance(token, dict) else token
