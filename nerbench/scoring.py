@@ -396,6 +396,10 @@ def _distinct_rows(table: np.ndarray, weights: np.ndarray | None = None) -> tupl
     return rows, counts if weights is None else np.bincount(inverse.ravel(), weights).astype(np.int64)
 
 
+_DRAWS_AT_ONCE = 2_000_000  # weights drawn per chunk (16 MB): memory stays flat whatever the corpus; the draws
+# do not depend on the chunking (a generator draws each resample in turn)
+
+
 def resample_sums(
     table: np.ndarray, resamples: int, seed: int, *, counts: np.ndarray | None = None
 ) -> Iterator[np.ndarray]:
@@ -419,7 +423,7 @@ def resample_sums(
             table = np.repeat(rows, counts, axis=0)
     grouped = len(rows) * 4 < n  # nerbench.doc_rows.grouped
     values = (rows if grouped else table).astype(np.float64)
-    chunk = max(1, min(resamples, 20_000_000 // max(len(values), 1)))
+    chunk = max(1, min(resamples, _DRAWS_AT_ONCE // max(len(values), 1)))
     done = 0
     while done < resamples:
         size = min(chunk, resamples - done)

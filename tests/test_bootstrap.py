@@ -125,3 +125,17 @@ def test_the_grouped_resampler_draws_the_same_distribution_as_drawing_documents(
     assert grouped[:, 0].mean() == pytest.approx(direct[:, 0].mean(), rel=2e-3)
     assert grouped[:, 0].std() == pytest.approx(direct[:, 0].std(), rel=0.06)
     assert (grouped[:, 1] == 4000).all()  # a column every document shares is the same in every resample
+
+
+@pytest.mark.parametrize("documents", [40, 3000])
+def test_the_cis_do_not_depend_on_how_many_draws_are_made_at_once(
+    documents: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory per chunk is bounded; the draws, hence every CI, are the same whatever the chunk."""
+    import nerbench.scoring as scoring
+
+    docs = corpus(documents)
+    a, b = system(docs, 0.8, seed=1), system(docs, 0.7, seed=2)
+    whole = bootstrap_ci(a, resamples=500, seed=4), paired_bootstrap(a, b, resamples=500, seed=4)
+    monkeypatch.setattr(scoring, "_DRAWS_AT_ONCE", 37)
+    assert (bootstrap_ci(a, resamples=500, seed=4), paired_bootstrap(a, b, resamples=500, seed=4)) == whole
