@@ -235,3 +235,12 @@ def test_doc_rows_stay_whole_while_nearly_all_distinct() -> None:
         rows.add([[k, k, k]])
     table, counts = rows.table(["A"])
     assert counts is None and table[:, 0].tolist() == list(range(10))
+
+
+def test_a_repeated_jsonl_id_is_the_whole_file_error(tmp_path: Path, tiny_blocks: None) -> None:
+    lines = [json.dumps({"id": f"d{i % 17}", "text": f"w{i}", "spans": []}) + "\n" for i in range(20)]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(InputError, match="duplicate document id") as err:
+        evaluation.evaluate_files(gold, gold)
+    assert err.value.line == 18

@@ -1,15 +1,20 @@
 """A JSONL file read a block of lines at a time: the documents ``JsonlFormat.read`` gives, in bounded memory.
 
 Each line is parsed and checked as the whole-file reader does (:func:`~nerbench.adapters.data.jsonl.
-parse_document`); the ids seen so far are kept to refuse a repeated one. A file with an error, a line ending
+parse_document`). A repeated id is found at the end from a 64-bit hash of each id (8 bytes a document, not
+the ids themselves); a repeat (or a hash collision) sends the file to the whole-file read, which names the
+line. A file with an error, a line ending
 in a lone ``"\\r"``, bytes that are not UTF-8 or a wide encoding raises NotStreamable, and is read whole.
 """
 
 from __future__ import annotations
 
 import codecs
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 from nerbench.adapters.data import jsontext
 from nerbench.adapters.data.base import ReadOptions, wide_encoding
@@ -21,6 +26,24 @@ from nerbench.types import Document
 BLOCK_LINES = 10_000
 
 
+class _IdHashes(set[str]):
+    """Stands in for the reader's set of seen ids: keeps a hash of each id, and admits every id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hashes = array("q")
+
+    def __contains__(self, doc_id: object) -> bool:
+        return False
+
+    def add(self, doc_id: str) -> None:
+        self.hashes.append(hash(doc_id))
+
+    def repeated(self) -> bool:
+        ordered = np.sort(np.frombuffer(self.hashes, dtype=np.int64))
+        return bool(np.any(ordered[1:] == ordered[:-1]))
+
+
 def read_jsonl_blocks(
     path: Path, options: ReadOptions, stats: BlockStats, size: int | None = None
 ) -> Iterator[list[Document]]:
@@ -28,7 +51,7 @@ def read_jsonl_blocks(
     if not path.is_file():
         raise NotStreamable("not a file")
     size = size or BLOCK_LINES
-    seen: set[str] = set()
+    seen = _IdHashes()
     block: list[Document] = []
     try:
         with path.open("rb") as handle:
@@ -59,3 +82,5 @@ def read_jsonl_blocks(
         yield block
     if not stats.documents:
         raise NotStreamable("no documents: the whole-file read says what is wrong")
+    if seen.repeated():
+        raise NotStreamable("a repeated id: the whole-file read names its line")
