@@ -326,7 +326,7 @@ def run(
                     started["run_id"] = str(data["run_id"])
                 progress(event, **data)
 
-            recorded = run_and_record(suite, options, progress_noting)
+            recorded = run_and_record(suite, options, progress_noting, with_details=False)
     except Interrupted as err:
         flags = {"--models": models, "--datasets": datasets, "--limit": limit, "--max-cost": max_cost,
                  "--jobs": jobs if jobs != 1 else None, "--executor": executor if executor != "local" else None,
@@ -335,7 +335,7 @@ def run(
         err.hint = f"{marked}resume it with: {resume_command(suite_file, store, out_dir, flags)}"
         raise
     report = recorded.out_dir / "report.html"
-    write_report(load_report(recorded.out_dir), report)
+    write_report(load_report(recorded.run_id, store), report)  # the store's rows: quicker than the details files
     print_summary(out, recorded.cells)
     out.print(f"run {recorded.run_id}: {recorded.results_path}")
     out.print(f"report: {report}")

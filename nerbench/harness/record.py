@@ -47,14 +47,19 @@ def run_and_record(
     progress: Progress,
     *,
     datasets: Sequence[LoadedDataset] | None = None,
+    with_details: bool = True,
 ) -> Recorded:
-    """Run ``suite`` (``datasets``: already read, so not read again) and write its run directory."""
+    """Run ``suite`` (``datasets``: already read, so not read again) and write its run directory.
+
+    ``with_details=False`` leaves ``details`` empty: a caller that does not compare runs (``nerbench run``)
+    does not hold every cell's match records in memory.
+    """
     outcome = run_suite(suite, options, progress, datasets=datasets)
     try:
         record = outcome.store.run(outcome.run_id) or {}
         out_dir = Path(record.get("out_dir") or Path("runs") / outcome.run_id)
         results_path = write_run_dir(outcome, out_dir)
-        details = stored_details(outcome.store, outcome.run_id)
+        details = stored_details(outcome.store, outcome.run_id) if with_details else {}
     finally:
         outcome.store.close()
     return Recorded(outcome.run_id, out_dir, results_path, outcome.datasets, outcome.cells, details)
