@@ -24,6 +24,7 @@ test: lint
 
 bench: $(VENV)/.test-installed
 	$(PY) benchmarks/scoring.py
+	$(PY) benchmarks/scale.py --sizes 10000,100000  # 1M and 10M: --sizes 1000000,10000000 (minutes, GBs of disk)
 
 $(VENV)/.demo-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
