@@ -28,7 +28,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from nerbench.matching import MatchClass
+from nerbench.matching import GOLD_SIDE, PRED_SIDE, MatchClass
 from nerbench.scoring import CountRatios, Score, resample_sums
 from nerbench.types import Document, Span
 
@@ -47,8 +47,6 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "density": ("entities per 100 words", "document"),
     "doc_caps": ("document in all caps", "document"),
 }
-_GOLD_SIDE = frozenset({MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE, MatchClass.MIS})
-_PRED_SIDE = frozenset({MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE, MatchClass.SPU})
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 
 
@@ -257,14 +255,14 @@ def compute_buckets(
         text = doc.text
         first_end = first_sentence_end(text) if "position" in wanted else 0
         for inst in instances:
-            if inst.gold_index is not None and inst.cls in _GOLD_SIDE:
+            if inst.gold_index is not None and inst.cls in GOLD_SIDE:
                 g = doc.spans[inst.gold_index]
                 for key in attributes(text[g.start : g.end], g.label, g.start < first_end):
                     columns = buffers[slot(key)]
                     columns[2].append(i)
                     if inst.cls is MatchClass.COR:
                         columns[0].append(i)
-            if inst.pred_index is not None and inst.cls in _PRED_SIDE:
+            if inst.pred_index is not None and inst.cls in PRED_SIDE:
                 p = raw[inst.pred_index]
                 for key in attributes(text[p.start : p.end], str(inst.pred_label), p.start < first_end):
                     buffers[slot(key)][1].append(i)

@@ -33,20 +33,14 @@ from nerbench.adapters.data.blocks import BlockStats, NotStreamable, read_blocks
 from nerbench.buckets import _sort_key, bucket_ci
 from nerbench.doc_rows import DocRows, NotGrouped
 from nerbench.labels import LabelMap, Resolution, resolve_label
-from nerbench.matching import MatchClass
+from nerbench.matching import PRED_SIDE, MatchClass
 from nerbench.scoring import Counts, LabelScore, Score, f1_interval, score, semeval_views
 from nerbench.types import Document, Span
-from nerbench.views import Relaxed, overlap
+from nerbench.views import COUNT_OF, Relaxed, overlap
 
 __all__ = ["NotStreamable", "StreamedScore", "score_streamed"]
 
 BATCH = 10_000  # documents paired and scored at a time
-
-_BY_GOLD = {
-    MatchClass.COR: "correct", MatchClass.TYPE: "label_error", MatchClass.BND: "boundary_error",
-    MatchClass.BND_TYPE: "label_boundary_error", MatchClass.MIS: "missed",
-}  # fmt: skip
-_PRED_SIDE = frozenset({MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE, MatchClass.SPU})
 
 
 @dataclass(frozen=True)
@@ -106,11 +100,11 @@ class _Totals:
             if cls is MatchClass.OUT_OF_SCHEMA and pred_label is not None:
                 self.rejected.add(pred_label)
             i = where[doc_id]
-            if gi is not None and gold_label is not None and cls in _BY_GOLD:
+            if gi is not None and gold_label is not None and cls in COUNT_OF:
                 tally = by_label.get(gold_label)
                 if tally is None:
                     tally = by_label[gold_label] = Counter()
-                tally[_BY_GOLD[cls]] += 1
+                tally[COUNT_OF[cls]] += 1
                 at = at_of.get(gold_label)
                 if at is None:
                     at = at_of[gold_label] = self.labels.column(gold_label)
@@ -122,7 +116,7 @@ class _Totals:
                     self.relaxed_extra += overlap(g, spans[i][pi], relaxed.measure) >= relaxed.threshold(g.label)
             elif cls is MatchClass.SPU and pred_label is not None:
                 by_label.setdefault(pred_label, Counter())["spurious"] += 1
-            if pi is not None and cls in _PRED_SIDE:
+            if pi is not None and cls in PRED_SIDE:
                 key = str(pred_label)
                 at = at_of.get(key)
                 if at is None:

@@ -33,6 +33,10 @@ class MatchClass(IntEnum):
     IGNORED = 8
 
 
+# The classes that account for one gold span, and those that account for one scored prediction.
+GOLD_SIDE = frozenset({MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE, MatchClass.MIS})
+PRED_SIDE = frozenset({MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE, MatchClass.SPU})
+
 Key = tuple[int, int, str]  # (start, end, schema label)
 Pair = tuple[int | None, int | None, MatchClass]
 _COR, _TYPE, _BND, _BND_TYPE = MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE

@@ -30,8 +30,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from nerbench.doc_rows import grouped as by_groups
 from nerbench.labels import LabelMap, Resolution, resolve_label
-from nerbench.matching import Key, MatchClass, match_document
+from nerbench.matching import GOLD_SIDE, Key, MatchClass, match_document
 from nerbench.types import Document, Span
 
 SCORER_VERSION = 1
@@ -63,9 +64,10 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 class CountRatios:
-    """Precision, recall and F1 of anything with ``correct``, ``predicted`` and ``gold`` counts (a bucket, a
-    relaxed view): ratios derived from counts, None where there is nothing to divide by."""
+    """Precision, recall and F1 of anything with ``correct``, ``predicted`` and ``gold`` counts (a label, a
+    bucket, a relaxed view): ratios derived from counts, None where there is nothing to divide by."""
 
+    __slots__ = ()  # a slotted dataclass deriving from it keeps its slots
     correct: int
     predicted: int
     gold: int
@@ -151,24 +153,12 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
-class LabelScore:
+class LabelScore(CountRatios):
     """Strict scores for one schema label (seqeval's per-type row)."""
 
     correct: int
     gold: int
     predicted: int
-
-    @property
-    def precision(self) -> float | None:
-        return _ratio(self.correct, self.predicted)
-
-    @property
-    def recall(self) -> float | None:
-        return _ratio(self.correct, self.gold)
-
-    @property
-    def f1(self) -> float | None:
-        return _ratio(2 * self.correct, self.predicted + self.gold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,10 +268,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-_COR, _TYPE, _BND, _BND_TYPE = MatchClass.COR, MatchClass.TYPE, MatchClass.BND, MatchClass.BND_TYPE
-_SPU, _MIS, _INVALID = MatchClass.SPU, MatchClass.MIS, MatchClass.INVALID
-_GOLD_SIDE = frozenset({_COR, _TYPE, _BND, _BND_TYPE, _MIS})
-_PRED_SIDE = frozenset({_COR, _TYPE, _BND, _BND_TYPE, _SPU})
+_COR, _INVALID = MatchClass.COR, MatchClass.INVALID  # locals of the hot loop
 _REJECTED = {Resolution.OUT_OF_SCHEMA: MatchClass.OUT_OF_SCHEMA, Resolution.IGNORED: MatchClass.IGNORED}
 
 
@@ -355,7 +342,7 @@ class _Tally:
         gold: Counter[str | None] = Counter()
         for (cls, label), n in by_gold.items():
             totals[cls] += n
-            if cls in _GOLD_SIDE:
+            if cls in GOLD_SIDE:
                 gold[label] += n
         pred = Counter(map(itemgetter(5), self.instances))  # the label of every prediction...
         pred.subtract(self.rejected_labels)  # ...less the raw labels of rejected ones
@@ -413,15 +400,12 @@ def resample_sums(
     keeps no more); the draws are those the whole table would get wherever it has few distinct rows.
     """
     rng = np.random.default_rng(seed)
-    if counts is None:
-        n = len(table)
-        rows, counts = _distinct_rows(table)
-    else:
-        n = int(counts.sum())
-        rows, counts = _distinct_rows(table, counts)
-        if len(rows) * 4 >= n:  # few documents, or nearly all distinct: draw documents from the whole table
-            table = np.repeat(rows, counts, axis=0)
-    grouped = len(rows) * 4 < n  # nerbench.doc_rows.grouped
+    given = counts is not None
+    n = int(counts.sum()) if counts is not None else len(table)
+    rows, counts = _distinct_rows(table, counts)
+    grouped = by_groups(len(rows), n)
+    if given and not grouped:  # distinct rows given, yet nearly all distinct: draw from every document
+        table = np.repeat(rows, counts, axis=0)
     values = (rows if grouped else table).astype(np.float64)
     chunk = max(1, min(resamples, _DRAWS_AT_ONCE // max(len(values), 1)))
     done = 0

@@ -19,7 +19,7 @@ from nerbench.scoring import CountRatios, Counts, Score, SemEvalCounts, semeval_
 from nerbench.types import Document, Span
 
 MEASURES = ("gold", "iou")
-_BY_GOLD = {
+COUNT_OF = {  # the Counts field each gold-side class adds to
     MatchClass.COR: "correct", MatchClass.TYPE: "label_error", MatchClass.BND: "boundary_error",
     MatchClass.BND_TYPE: "label_boundary_error", MatchClass.MIS: "missed",
 }  # fmt: skip
@@ -29,8 +29,8 @@ def label_counts(result: Score) -> dict[str, Counts]:
     """Each label's counts: matched and missed gold spans by their gold label, spurious predictions by theirs."""
     tally: dict[str, Counter[str]] = {}
     for inst in result.instances:
-        if inst.cls in _BY_GOLD and inst.gold_label is not None:
-            tally.setdefault(inst.gold_label, Counter())[_BY_GOLD[inst.cls]] += 1
+        if inst.cls in COUNT_OF and inst.gold_label is not None:
+            tally.setdefault(inst.gold_label, Counter())[COUNT_OF[inst.cls]] += 1
         elif inst.cls is MatchClass.SPU and inst.pred_label is not None:
             tally.setdefault(inst.pred_label, Counter())["spurious"] += 1
     return {label: Counts(**dict(c)) for label, c in sorted(tally.items())}
