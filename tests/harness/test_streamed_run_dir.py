@@ -26,6 +26,7 @@ from nerbench.harness.suite import ModelSpec, load_suite
 from nerbench.labels import Resolution, resolve_label
 from nerbench.types import Document
 from tests.harness.conftest import REPO, write_gold
+from tests.quickstart_suite import quickstart_suite
 
 
 def _jsonl(lines: Sequence[dict[str, Any]]) -> str:
@@ -88,12 +89,7 @@ def reference_files(outcome: RunOutcome) -> dict[str, str]:
 
 
 def _suite(work: Path) -> Path:
-    suite = yaml.safe_load((REPO / "suites/quickstart.yaml").read_text(encoding="utf-8"))
-    for d in suite["datasets"]:
-        d["path"], d["train"] = (str((REPO / "suites" / d[k]).resolve()) for k in ("path", "train"))
-    models = {m["name"]: m for m in suite["models"]}
-    for name in ("rules-general", "rules-finance"):
-        models[name].update({k: str(REPO / "suites" / models[name][k]) for k in ("patterns", "regex")})
+    suite, models = quickstart_suite()
     people = write_gold(work / "people.jsonl", 23, marker_every=4)
     suite["datasets"].append({"name": "people", "path": str(people), "schema": {"PER": "a person", "LOC": "a place"}})
     suite["models"] = [

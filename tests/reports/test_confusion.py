@@ -22,7 +22,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from nerbench.reports.charts import _RC, NONE_LABEL, draw_confusion, draw_heatmap
-from tests.harness.conftest import REPO, nerbench, results
+from tests.harness.conftest import nerbench, results
+from tests.quickstart_suite import quickstart_suite
 from tests.reports.test_browser import open_in_chromium
 
 # --- WCAG 2 contrast of what Agg draws ------------------------------------------------------------------------
@@ -133,12 +134,7 @@ _PROBE = """<script>
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The quickstart's rules and CRF, and a CRF stopped after 8 iterations: three ranked models per dataset."""
     work = tmp_path_factory.mktemp("confusion")
-    suite = yaml.safe_load((REPO / "suites/quickstart.yaml").read_text(encoding="utf-8"))
-    for d in suite["datasets"]:
-        d["path"], d["train"] = (str((REPO / "suites" / d[k]).resolve()) for k in ("path", "train"))
-    models = {m["name"]: m for m in suite["models"]}
-    for name in ("rules-general", "rules-finance"):
-        models[name].update({k: str(REPO / "suites" / models[name][k]) for k in ("patterns", "regex")})
+    suite, models = quickstart_suite()
     crf8 = {**models["crf"], "name": "crf-8", "max_iterations": 8}
     suite["models"] = [models["rules-general"], models["rules-finance"], models["crf"], crf8]
     suite["settings"] = {"latency_samples": 3, "warmup": 1, "bootstrap": 100, "seed": 0}

@@ -27,6 +27,7 @@ from nerbench.reports.model import Details
 from nerbench.scoring import paired_bootstrap_counts
 from tests.harness.conftest import REPO, results
 from tests.harness.conftest import nerbench as run_cli
+from tests.quickstart_suite import quickstart_suite
 from tests.reports.dom import Node, parse
 from tests.reports.test_browser import open_in_chromium
 
@@ -63,12 +64,7 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     work = tmp_path_factory.mktemp("contents")
-    suite = yaml.safe_load((REPO / "suites/quickstart.yaml").read_text(encoding="utf-8"))
-    for d in suite["datasets"]:
-        d["path"], d["train"] = (str((REPO / "suites" / d[k]).resolve()) for k in ("path", "train"))
-    models = {m["name"]: m for m in suite["models"]}
-    for name in ("rules-general", "rules-finance"):
-        models[name].update({k: str(REPO / "suites" / models[name][k]) for k in ("patterns", "regex")})
+    suite, models = quickstart_suite()
     crf8 = {**models["crf"], "name": "crf-8", "max_iterations": 8}
     suite["models"] = [models["rules-general"], models["rules-finance"], models["crf"], crf8]
     suite["settings"] = {"latency_samples": 5, "warmup": 1, "bootstrap": 200, "seed": 0}

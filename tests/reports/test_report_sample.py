@@ -30,8 +30,8 @@ from nerbench.reports.model import Report, build_report, load_report, report_fro
 from nerbench.reports.sample import InMemory, Shown, cell_sample
 from nerbench.reports.sources import DetailsFile
 from nerbench.scoring import paired_bootstrap_counts
-from tests.harness.conftest import REPO
 from tests.harness.conftest import nerbench as run_cli
+from tests.quickstart_suite import quickstart_suite
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,7 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     work = tmp_path_factory.mktemp("sample")
-    suite = yaml.safe_load((REPO / "suites/quickstart.yaml").read_text(encoding="utf-8"))
-    for d in suite["datasets"]:
-        d["path"], d["train"] = (str((REPO / "suites" / d[k]).resolve()) for k in ("path", "train"))
-    models = {m["name"]: m for m in suite["models"]}
-    for name in ("rules-general", "rules-finance"):
-        models[name].update({k: str(REPO / "suites" / models[name][k]) for k in ("patterns", "regex")})
+    suite, models = quickstart_suite()
     crf4 = {**models["crf"], "name": "crf-4", "max_iterations": 4}
     suite["models"] = [models["rules-general"], models["rules-finance"], {**models["crf"], "max_iterations": 20}, crf4]
     suite["settings"] = {"latency_samples": 2, "warmup": 1, "bootstrap": 100, "seed": 0}
