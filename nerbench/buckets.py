@@ -19,15 +19,16 @@ with fewer than ``min_support`` gold spans is marked ``thin``, never hidden.
 from __future__ import annotations
 
 import re
-from array import array
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 import numpy as np
 
+from nerbench.doc_rows import DocRows
 from nerbench.matching import GOLD_SIDE, PRED_SIDE, MatchClass
 from nerbench.scoring import CountRatios, Score, resample_sums
 from nerbench.types import Document, Span
@@ -91,16 +92,21 @@ def word_bucket(text: str) -> str:
     return WORDS[min(max(n, 1), 4) - 1]
 
 
-def equal_frequency(values: Sequence[int], k: int) -> list[int]:
+def equal_frequency(values: Iterable[int] | Mapping[int, int], k: int) -> list[int]:
     """Upper bounds of at most ``k`` buckets holding about equal shares of ``values``, never splitting ties:
-    a bucket is ``(previous bound, bound]`` and the last is open above."""
-    ordered = sorted(values)
+    a bucket is ``(previous bound, bound]`` and the last is open above. ``values`` may be given as counts
+    (value -> how many), which is how a streamed corpus keeps them."""
+    tally = values if isinstance(values, Mapping) else Counter(values)
+    distinct = sorted(v for v, c in tally.items() if c > 0)
+    if not distinct:
+        return []
+    ends = list(accumulate(tally[v] for v in distinct))  # rank just past each distinct value, sorted
+    total = ends[-1]
     bounds: list[int] = []
     for q in range(1, k):
-        if not ordered:
-            break
-        cut = ordered[max(0, round(q * len(ordered) / k) - 1)]
-        if (not bounds or cut > bounds[-1]) and cut < ordered[-1]:
+        rank = max(0, round(q * total / k) - 1)
+        cut = distinct[bisect_right(ends, rank)]
+        if (not bounds or cut > bounds[-1]) and cut < distinct[-1]:
             bounds.append(cut)
     return bounds
 
@@ -121,47 +127,6 @@ def in_range(value: int, bounds: Sequence[int], names: Sequence[str]) -> str:
 def first_sentence_end(text: str) -> int:
     found = _SENTENCE_END.search(text)
     return found.end() if found else len(text)
-
-
-class _Table:
-    """Per-document (correct, predicted, gold) counts of every bucket: each span appends its document's index
-    to a buffer per (bucket, column); the counts are one ``bincount`` per buffer at the end."""
-
-    def __init__(self, documents: int) -> None:
-        self.n = documents
-        self.index: dict[tuple[str, str], int] = {}
-        self.docs: list[tuple[array[int], array[int], array[int]]] = []
-        self.weighted: dict[tuple[int, int], tuple[array[int], array[int]]] = {}  # document buckets: doc, amount
-        self.members: Counter[tuple[str, str]] = Counter()  # documents in each document bucket
-
-    def slot(self, key: tuple[str, str]) -> int:
-        found = self.index.get(key)
-        if found is None:
-            found = self.index[key] = len(self.docs)
-            self.docs.append((array("i"), array("i"), array("i")))
-        return found
-
-    def add_document(self, key: tuple[str, str], doc: int, counts: Sequence[int]) -> None:
-        slot = self.slot(key)
-        for column, amount in enumerate(counts):
-            docs, amounts = self.weighted.setdefault((slot, column), (array("i"), array("i")))
-            docs.append(doc)
-            amounts.append(amount)
-        self.members[key] += 1
-
-    def counts(self, slot: int) -> np.ndarray:
-        """(documents, 3) counts of one bucket."""
-        out = np.zeros((self.n, 3), dtype=np.int64)
-        for column in range(3):
-            docs = self.docs[slot][column]
-            if docs:
-                out[:, column] += np.bincount(np.frombuffer(docs, dtype=np.int32), minlength=self.n)
-            if (slot, column) in self.weighted:
-                where, amounts = self.weighted[(slot, column)]
-                out[:, column] += np.bincount(
-                    np.frombuffer(where, dtype=np.int32), np.frombuffer(amounts, dtype=np.int32), minlength=self.n
-                ).astype(np.int64)
-        return out
 
 
 def bucket_ci(
@@ -222,6 +187,129 @@ def span_attributes(
     return attributes
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The equal-frequency bounds of a corpus's length buckets, from its gold alone (fixed before scoring)."""
+
+    span_chars: tuple[int, ...] = ()
+    doc_words: tuple[int, ...] = ()
+    density: tuple[int, ...] = ()
+
+
+class BoundsCounter:
+    """Counts the lengths :class:`Bounds` are cut from, one document at a time (a streamed corpus)."""
+
+    def __init__(self) -> None:
+        self.span_chars: Counter[int] = Counter()
+        self.doc_words: Counter[int] = Counter()
+        self.density: Counter[int] = Counter()
+
+    def add(self, doc: Document, words: int | None = None) -> None:
+        """One gold document (``words``: its word count, when the caller has it)."""
+        n = len(doc.text.split()) if words is None else words
+        self.span_chars.update(s.end - s.start for s in doc.spans)
+        self.doc_words[n] += 1
+        self.density[round(100 * len(doc.spans) / n) if n else 0] += 1
+
+    def bounds(self) -> Bounds:
+        return Bounds(
+            tuple(equal_frequency(self.span_chars, 4)), tuple(equal_frequency(self.doc_words, 4)),
+            tuple(equal_frequency(self.density, 3)),
+        )  # fmt: skip
+
+
+def bounds_of(documents: Iterable[Document]) -> Bounds:
+    counter = BoundsCounter()
+    for doc in documents:
+        counter.add(doc)
+    return counter.bounds()
+
+
+class BucketTable:
+    """Per-document (correct, predicted, gold) counts of every bucket, added a batch of documents at a time
+    (:class:`~nerbench.doc_rows.DocRows`: bounded memory however many documents), then the buckets."""
+
+    def __init__(
+        self, bounds: Bounds, *, train: frozenset[tuple[str, str]] | None = None,
+        only: Collection[str] | None = None, keep: int | None = None,
+    ) -> None:  # fmt: skip
+        self.bounds = bounds
+        self.wanted = set(ATTRIBUTES) if only is None else set(only)
+        self.char_names = range_names(bounds.span_chars)
+        self.word_names, self.density_names = range_names(bounds.doc_words), range_names(bounds.density)
+        self.attributes = span_attributes(bounds.span_chars, self.char_names, train, only)
+        self.rows = DocRows(keep)
+        self.members: Counter[tuple[str, str]] = Counter()  # documents in each document bucket
+        self._documents = [a for a in ("doc_words", "density", "doc_caps") if a in self.wanted]
+
+    def add(self, documents: Sequence[Document], predictions: Sequence[Sequence[Span]], result: Score) -> None:
+        """A batch: its gold documents, the raw spans ``result`` was scored from, and that score."""
+        column, attributes = self.rows.column, self.attributes
+        hits: list[tuple[int, int]] = []  # (document, column) of each count
+        weighted: list[tuple[int, int, int]] = []  # document buckets: (document, first column, its row)
+        bounds = self.bounds
+        for i, (doc, raw, instances) in enumerate(zip(documents, predictions, result.by_document(), strict=True)):
+            text = doc.text
+            first_end = first_sentence_end(text) if "position" in self.wanted else 0
+            for inst in instances:
+                if inst.gold_index is not None and inst.cls in GOLD_SIDE:
+                    g = doc.spans[inst.gold_index]
+                    for key in attributes(text[g.start : g.end], g.label, g.start < first_end):
+                        at = column(key)
+                        hits.append((i, at + 2))
+                        if inst.cls is MatchClass.COR:
+                            hits.append((i, at))
+                if inst.pred_index is not None and inst.cls in PRED_SIDE:
+                    p = raw[inst.pred_index]
+                    for key in attributes(text[p.start : p.end], str(inst.pred_label), p.start < first_end):
+                        hits.append((i, column(key) + 1))
+            if self._documents:
+                words = len(text.split())
+                density = round(100 * len(doc.spans) / words) if words else 0
+                caps = "all caps" if any(ch.isalpha() for ch in text) and text.isupper() else "not all caps"
+                values = {
+                    "doc_words": in_range(words, bounds.doc_words, self.word_names),
+                    "density": in_range(density, bounds.density, self.density_names),
+                    "doc_caps": caps,
+                }
+                for attribute in self._documents:
+                    key = (attribute, values[attribute])
+                    weighted.append((i, column(key), i))
+                    self.members[key] += 1
+        block = np.zeros((len(documents), 3 * len(self.rows.keys)), dtype=np.int32)
+        if hits:
+            docs, cols = np.array(hits, dtype=np.int64).T
+            np.add.at(block, (docs, cols), 1)
+        if weighted and len(result.per_doc):
+            docs, firsts, rows = np.array(weighted, dtype=np.int64).T
+            for k in range(3):
+                np.add.at(block, (docs, firsts + k), result.per_doc[rows, k])
+        self.rows.add(block)
+
+    def buckets(
+        self, *, min_support: int = MIN_SUPPORT, resamples: int = 1000, seed: int = 0, train_split: str = ""
+    ) -> tuple[Bucket, ...]:
+        """Every bucket's counts, CI and marks, in display order."""
+        keys: list[tuple[str, str]] = sorted(self.rows.keys, key=_sort_key)  # type: ignore[arg-type]
+        if not keys:
+            return ()
+        rows, counts = self.rows.table(keys)
+        stacked = rows.reshape(len(rows), len(keys), 3)
+        cis = bucket_ci(stacked, resamples, seed, counts=counts)
+        weights = np.ones(len(rows), dtype=np.int64) if counts is None else counts
+        out = []
+        for j, (attribute, value) in enumerate(keys):
+            column = stacked[:, j, :]
+            correct, predicted, gold = (int(x) for x in weights @ column.astype(np.int64))
+            if ATTRIBUTES[attribute][1] == "document":
+                documents = self.members[(attribute, value)]
+            else:
+                documents = int(weights[column[:, 1:].any(axis=1)].sum())
+            note = f"train split of {train_split}" if attribute == "seen" and train_split else ""
+            out.append(Bucket(attribute, value, correct, predicted, gold, documents, cis[j], gold < min_support, note))
+        return tuple(out)
+
+
 def compute_buckets(
     documents: Sequence[Document],
     predictions: Sequence[Sequence[Span]],
@@ -238,45 +326,9 @@ def compute_buckets(
     the score was computed from, so instance indices point into them). ``train``: (surface, label) of the
     train split's entities, for the seen / unseen buckets; None leaves them out. ``only``: these attributes
     (e.g. ``{"label"}`` for per-label CIs alone)."""
-    n = len(documents)
-    wanted = set(ATTRIBUTES) if only is None else set(only)
-    lengths = [s.end - s.start for d in documents for s in d.spans] if "span_chars" in wanted else []
-    char_bounds = equal_frequency(lengths, 4)
-    char_names = range_names(char_bounds)
-    attributes = span_attributes(char_bounds, char_names, train, only)
-    table = _Table(n)
-    documents_wanted = [a for a in ("doc_words", "density", "doc_caps") if a in wanted]
-    doc_words = [len(d.text.split()) for d in documents] if documents_wanted else []
-    density = [round(100 * len(d.spans) / w) if w else 0 for d, w in zip(documents, doc_words, strict=False)]
-    word_bounds, density_bounds = equal_frequency(doc_words, 4), equal_frequency(density, 3)
-    word_names, density_names = range_names(word_bounds), range_names(density_bounds)
-    slot, buffers = table.slot, table.docs
-    for i, (doc, raw, instances) in enumerate(zip(documents, predictions, result.by_document(), strict=True)):
-        text = doc.text
-        first_end = first_sentence_end(text) if "position" in wanted else 0
-        for inst in instances:
-            if inst.gold_index is not None and inst.cls in GOLD_SIDE:
-                g = doc.spans[inst.gold_index]
-                for key in attributes(text[g.start : g.end], g.label, g.start < first_end):
-                    columns = buffers[slot(key)]
-                    columns[2].append(i)
-                    if inst.cls is MatchClass.COR:
-                        columns[0].append(i)
-            if inst.pred_index is not None and inst.cls in PRED_SIDE:
-                p = raw[inst.pred_index]
-                for key in attributes(text[p.start : p.end], str(inst.pred_label), p.start < first_end):
-                    buffers[slot(key)][1].append(i)
-        if documents_wanted:
-            counts = [int(x) for x in result.per_doc[i]] if len(result.per_doc) else [0, 0, 0]
-            caps = "all caps" if any(ch.isalpha() for ch in text) and text.isupper() else "not all caps"
-            values = {
-                "doc_words": in_range(doc_words[i], word_bounds, word_names),
-                "density": in_range(density[i], density_bounds, density_names),
-                "doc_caps": caps,
-            }
-            for attribute in documents_wanted:
-                table.add_document((attribute, values[attribute]), i, counts)
-    return _buckets(table, min_support, resamples, seed, train_split)
+    table = BucketTable(bounds_of(documents), train=train, only=only)
+    table.add(documents, predictions, result)
+    return table.buckets(min_support=min_support, resamples=resamples, seed=seed, train_split=train_split)
 
 
 _ORDER = {"span_words": list(WORDS), "capitalisation": list(CAPS), "seen": ["seen", "unseen"],
@@ -294,22 +346,3 @@ def _sort_key(key: tuple[str, str]) -> tuple[int, int, str]:
     elif value.startswith("≥"):
         rank = 1 << 30
     return list(ATTRIBUTES).index(attribute), rank, value
-
-
-def _buckets(table: _Table, min_support: int, resamples: int, seed: int, train_split: str) -> tuple[Bucket, ...]:
-    keys = sorted(table.index, key=_sort_key)
-    if not keys:
-        return ()
-    stacked = np.stack([table.counts(table.index[k]) for k in keys], axis=1)  # (documents, buckets, 3)
-    cis = bucket_ci(stacked, resamples, seed)
-    out = []
-    for j, (attribute, value) in enumerate(keys):
-        counts = stacked[:, j, :]
-        correct, predicted, gold = (int(x) for x in counts.sum(axis=0))
-        if ATTRIBUTES[attribute][1] == "document":
-            documents = table.members[(attribute, value)]
-        else:
-            documents = int(np.count_nonzero(counts[:, 1:].any(axis=1)))
-        note = f"train split of {train_split}" if attribute == "seen" and train_split else ""
-        out.append(Bucket(attribute, value, correct, predicted, gold, documents, cis[j], gold < min_support, note))
-    return tuple(out)

@@ -17,6 +17,18 @@ import numpy as np
 KEEP_WHOLE = 200_000
 
 
+def narrow(block: np.ndarray) -> np.ndarray:
+    """Non-negative counts in the narrowest unsigned type that holds them (a whole table of a million
+    documents' bucket rows is then tens of megabytes, not hundreds)."""
+    top = int(block.max()) if block.size else 0
+    if block.size and int(block.min()) < 0:
+        return block.astype(np.int64)
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return block.astype(dtype, copy=False)
+    return block.astype(np.int64)
+
+
 class NotGrouped(Exception):
     """Rows kept as distinct rows turned out nearly all distinct: only the whole table gives the exact draws."""
 
@@ -49,7 +61,7 @@ class DocRows:
 
     def add(self, block: np.ndarray) -> None:
         """A block of documents' rows: shape (documents, 3 * keys known when it was made)."""
-        block = np.asarray(block, dtype=np.int32)
+        block = narrow(np.asarray(block))
         self.documents += len(block)
         if self._blocks is None:
             self._count(block, self._distinct)
@@ -80,12 +92,15 @@ class DocRows:
         width = 3 * len(self.keys)
         picks = [3 * self.index[key] + i for key in order for i in range(3)]
         if self._blocks is not None:
-            whole = np.zeros((self.documents, width), dtype=np.int64)
+            dtype = np.result_type(np.uint8, *(block.dtype for block in self._blocks))
+            whole = np.zeros((self.documents, len(picks)), dtype=dtype)  # counts are small: kept narrow
             at = 0
             for block in self._blocks:
-                whole[at : at + len(block), : block.shape[1]] = block
+                present = [j for j, column in enumerate(picks) if column < block.shape[1]]
+                if present:
+                    whole[at : at + len(block), present] = block[:, [picks[j] for j in present]]
                 at += len(block)
-            return whole[:, picks], None
+            return whole, None
         if not grouped(len(self._distinct), self.documents):
             raise NotGrouped(f"{len(self._distinct)} distinct rows in {self.documents} documents")
         rows = np.zeros((len(self._distinct), width), dtype=np.int64)

@@ -64,7 +64,7 @@ def _blocks(path: Path, format: str, options: Mapping[str, Any], stats: BlockSta
 
 
 @dataclass
-class _Totals:
+class ScoreTotals:
     """The running sums of the batches scored so far."""
 
     counts: Counts = field(default_factory=Counts)
@@ -88,6 +88,29 @@ class _Totals:
         self.overall.add(result.per_doc)
         self._instances(result, gold, spans, relaxed)
         self.predicted_labels.update(s.label for raw in spans for s in raw)
+
+    def score(self) -> Score:
+        """The totals as a Score (no per-document rows or instance records: they were not kept)."""
+        per_label = {k: self.per_label[k] for k in sorted(self.per_label) if self.per_label[k].gold or
+                     self.per_label[k].predicted}  # fmt: skip
+        return Score(self.counts, per_label, (), np.zeros((0, 3), dtype=np.int64), ())
+
+    def f1_ci(self, bootstrap: int, seed: int) -> tuple[float, float] | None:
+        """The micro F1's percentile bootstrap CI over documents (None: no bootstrap, or F1 undefined)."""
+        if bootstrap <= 0 or not self.overall.documents or self.counts.f1 is None:
+            return None
+        rows, counts = self.overall.table(["all"])
+        return f1_interval(rows, counts=counts, resamples=bootstrap, seed=seed)
+
+    def label_views(self) -> dict[str, dict[str, Any]]:
+        """The four SemEval views of every label."""
+        return {label: semeval_views(Counts(**dict(c))) for label, c in sorted(self.by_label.items())}
+
+    def relaxed(self, relaxed: Relaxed) -> Relaxed:
+        """The relaxed view: strict matches, and boundary errors that overlap enough."""
+        c = self.counts
+        return Relaxed(relaxed.min_overlap, relaxed.measure, relaxed.by_label, c.correct + self.relaxed_extra,
+                       c.scored_predictions, c.gold)  # fmt: skip
 
     def _instances(
         self, result: Score, gold: Sequence[Document], spans: Sequence[Sequence[Span]], relaxed: Relaxed
@@ -170,7 +193,7 @@ def score_streamed(
     pred = chain.from_iterable(_blocks(pred_path, pred_format, pred_options, pstats))
     targets = label_map.targets() if label_map is not None else frozenset()
     seen: set[str] = set()
-    totals = _Totals()
+    totals = ScoreTotals()
     for g, p in _pairs(gold, pred):
         if schema is None:
             seen.update(s.label for d in g for s in d.spans)
@@ -193,24 +216,16 @@ def score_streamed(
 
 
 def _finish(
-    totals: _Totals, schema: frozenset[str], bootstrap: int, seed: int, relaxed: Relaxed, repairs: int
+    totals: ScoreTotals, schema: frozenset[str], bootstrap: int, seed: int, relaxed: Relaxed, repairs: int
 ) -> StreamedScore:
-    per_label = {k: totals.per_label[k] for k in sorted(totals.per_label) if totals.per_label[k].gold or
-                 totals.per_label[k].predicted}  # fmt: skip
-    result = Score(totals.counts, per_label, (), np.zeros((0, 3), dtype=np.int64), ())
     n = totals.overall.documents
-    f1_ci = None
-    if bootstrap > 0 and n and totals.counts.f1 is not None:
-        rows, counts = totals.overall.table(["all"])
-        f1_ci = f1_interval(rows, counts=counts, resamples=bootstrap, seed=seed)
     keys = sorted(totals.labels.keys, key=lambda k: _sort_key(("label", str(k))))
     label_cis: dict[str, tuple[float, float] | None] = {}
     if keys and n:
         rows, counts = totals.labels.table(keys)
         cis = bucket_ci(rows.reshape(len(rows), len(keys), 3), bootstrap, seed, counts=counts)
         label_cis = {str(k): ci for k, ci in zip(keys, cis, strict=True)}
-    views = {label: semeval_views(Counts(**dict(c))) for label, c in sorted(totals.by_label.items())}
-    c = totals.counts
-    view = Relaxed(relaxed.min_overlap, relaxed.measure, relaxed.by_label, c.correct + totals.relaxed_extra,
-                   c.scored_predictions, c.gold)  # fmt: skip
-    return StreamedScore(result, n, f1_ci, label_cis, views, view, schema, repairs, totals.predicted_labels)
+    return StreamedScore(
+        totals.score(), n, totals.f1_ci(bootstrap, seed), label_cis, totals.label_views(), totals.relaxed(relaxed),
+        schema, repairs, totals.predicted_labels,
+    )  # fmt: skip

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -406,18 +406,43 @@ def resample_sums(
     grouped = by_groups(len(rows), n)
     if given and not grouped:  # distinct rows given, yet nearly all distinct: draw from every document
         table = np.repeat(rows, counts, axis=0)
-    values = (rows if grouped else table).astype(np.float64)
-    chunk = max(1, min(resamples, _DRAWS_AT_ONCE // max(len(values), 1)))
+    if grouped:
+        values = rows.astype(np.float64)
+        chunk = max(1, min(resamples, _DRAWS_AT_ONCE // max(len(values), 1)))
+    else:
+        chunk = max(1, min(resamples, _WEIGHTS_AT_ONCE // max(n, 1)))
     done = 0
     while done < resamples:
         size = min(chunk, resamples - done)
         if grouped:
-            weights = rng.multinomial(n, counts / n, size=size).astype(np.float64)
+            yield rng.multinomial(n, counts / n, size=size).astype(np.float64) @ values
         else:
-            draws = rng.integers(0, n, size=(size, n))
-            weights = np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
-        yield weights @ values
+            weights = np.empty((size, n), dtype=np.float32)
+            for r in range(size):
+                weights[r] = np.bincount(rng.integers(0, n, size=n), minlength=n)
+            yield _exact_product(weights, table)
         done += size
+
+
+_WEIGHTS_AT_ONCE = 16_000_000  # document weights per chunk where documents are drawn (64 MB of float32)
+_EXACT = 1 << 24  # float32 holds every integer below this exactly
+
+
+def _exact_product(weights: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``weights @ table`` for small non-negative integers, exactly, without a float copy of the whole table:
+    float32 products over slices of rows small enough that no partial sum reaches 2**24 (so each is exact
+    whatever order BLAS adds in), summed in float64."""
+    out = np.zeros((len(weights), table.shape[1]), dtype=np.float64)
+    if not table.size:
+        return out
+    top = max(1, int(weights.max()) * max(1, int(table.max())))
+    kind: type[np.floating[Any]] = np.float32
+    if top >= _EXACT or int(table.min()) < 0:  # not small counts: float64, still exact below 2**53
+        top, kind = 1, np.float64
+    step = max(1, _EXACT // top - 1)
+    for start in range(0, len(table), step):
+        out += weights[:, start : start + step].astype(kind, copy=False) @ table[start : start + step].astype(kind)
+    return out
 
 
 def _resample_f1(

@@ -4,13 +4,12 @@ whether the numbers are a finding (``done``) or not (``failed``, ``schema-mismat
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from nerbench.buckets import compute_buckets
 from nerbench.evaluation import Metrics
 from nerbench.harness.cell_result import (
     DONE,
@@ -25,6 +24,7 @@ from nerbench.harness.cell_result import (
     Stability,
     TrainOverlap,
 )
+from nerbench.harness.cell_scoring import DetailsWriter, score_cell, stored_batches
 from nerbench.harness.cost import (
     Cost,
     billed_cost,
@@ -39,9 +39,8 @@ from nerbench.harness.store import Store
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError
 from nerbench.labels import LabelMap, fitting_maps, outside
-from nerbench.scoring import SCORER_VERSION, Score, bootstrap_ci, score
-from nerbench.types import Document, Span
-from nerbench.views import relaxed_view
+from nerbench.scoring import SCORER_VERSION
+from nerbench.views import Relaxed
 
 PER_DOC_COLUMNS = ("correct", "scored_predictions", "gold")  # the columns of details' per_doc rows
 INSTANCE_COLUMNS = ("doc_id", "gold_index", "pred_index", "class", "gold_label", "pred_label")
@@ -60,30 +59,6 @@ class CellInputs:
     train_overlap: TrainOverlap | None = None
     train_keys: frozenset[tuple[str, str]] | None = None  # (surface, label) of the train split's entities
     train_split: str = ""  # the dataset whose train split they come from
-
-
-def stored_spans(dataset: LoadedDataset, key: str, store: Store) -> tuple[list[list[Span]], dict[str, str]]:
-    """The stored raw spans per document, in gold order, and the error of each failed document."""
-    spans: list[list[Span]] = []
-    failed: dict[str, str] = {}
-    for doc, doc_spans, error in iter_stored_spans(dataset, key, store):
-        spans.append(doc_spans)
-        if error is not None:
-            failed[doc.id] = error
-    return spans, failed
-
-
-def iter_stored_spans(
-    dataset: LoadedDataset, key: str, store: Store
-) -> Iterator[tuple[Document, list[Span], str | None]]:
-    """Each gold document with its stored raw spans and, when it failed, its error (no spans then), in gold
-    order, read from the store a batch at a time."""
-    stored = store.predictions_of(key, (doc.id for doc in dataset.documents))
-    for doc, item in zip(dataset.documents, stored, strict=True):
-        if item is None or item.error is not None:
-            yield doc, [], item.error if item is not None and item.error else "no prediction stored"
-        else:
-            yield doc, [Span(int(s), int(e), str(lab), sur) for s, e, lab, sur in item.spans], None
 
 
 def scoring_schema(dataset: LoadedDataset, label_map: LabelMap | None) -> frozenset[str]:
@@ -118,37 +93,32 @@ def _percentile(samples: Sequence[float], q: float) -> float | None:
     return float(np.percentile(samples, q)) if samples else None
 
 
-def cell_result(store: Store, suite: Suite, cell: CellInputs) -> tuple[CellResult, Score]:
-    """Score a cell's predictions, gather its latency, memory, cost and failures, and judge its status."""
+def cell_result(
+    store: Store, suite: Suite, cell: CellInputs, *, write_details: DetailsWriter | None = None
+) -> tuple[CellResult, Counter[str]]:
+    """Score a cell's predictions (streamed from the store: :mod:`~nerbench.harness.cell_scoring`), gather its
+    latency, memory, cost and failures, and judge its status; also every raw label the model predicted."""
     model, dataset, perf = cell.model, cell.dataset, cell.perf
-    spans, failed = stored_spans(dataset, cell.key, store)
     label_map = model.label_map_for(dataset.spec.name)
     schema = scoring_schema(dataset, label_map)
-    result = score(dataset.documents, spans, label_map=label_map, schema=schema)
     settings = suite.settings
-    ci = bootstrap_ci(result, resamples=settings.bootstrap, seed=settings.seed) if settings.bootstrap else None
-    buckets = compute_buckets(
-        dataset.documents, spans, result, train=cell.train_keys, train_split=cell.train_split,
+    scored = score_cell(
+        dataset, stored_batches(dataset, cell.key, store), label_map=label_map, schema=schema,
         resamples=settings.bootstrap, seed=settings.seed,
+        relaxed=Relaxed(settings.min_overlap, settings.overlap_measure, dict(settings.min_overlap_by_label or {})),
+        train=cell.train_keys, train_split=cell.train_split, write_details=write_details,
     )  # fmt: skip
-    relaxed = relaxed_view(
-        dataset.documents, spans, result, min_overlap=settings.min_overlap, measure=settings.overlap_measure,
-        by_label=settings.min_overlap_by_label,
-    )  # fmt: skip
-    label_cis = {b.value: b.f1_ci for b in buckets if b.attribute == "label"}
-    metrics = Metrics.from_score(result, f1_ci=ci, repairs=dataset.corpus.repairs, label_cis=label_cis, relaxed=relaxed)
-    n_docs, n_chars = len(dataset.documents), sum(len(d.text) for d in dataset.documents)
+    metrics, failures = scored.metrics, scored.failures
+    n_docs, n_chars = len(dataset.documents), dataset.characters
     docs, chars, seconds = store.batch_totals(cell.key)
-    failures = Failures(len(failed), n_docs, next(iter(failed.values()), None))
-    status, reason = judge(metrics, failures, settings.max_failed_share, spans, label_map, schema)
+    status, reason = judge(metrics, failures, settings.max_failed_share, scored.predicted_labels, label_map, schema)
     latency_ms = list(perf.get("latency_ms") or [])
-    words = sum(len(d.text.split()) for d in dataset.documents)
     busy = seconds / int(perf.get("replicas") or 1)  # replicas predict at once: rates are summed over them
     latency = Latency(
         load_s=perf.get("load_s"), fit_s=perf.get("fit_s"), p50_ms=_percentile(latency_ms, 50),
         p95_ms=_percentile(latency_ms, 95), p99_ms=_percentile(latency_ms, 99), samples=len(latency_ms),
         docs_per_s=docs / busy if busy else None, chars_per_s=chars / busy if busy else None,
-        words_per_s=words / busy if busy and docs == n_docs else None, predict_s=seconds,
+        words_per_s=dataset.words / busy if busy and docs == n_docs else None, predict_s=seconds,
         throughput_wall_s=perf.get("throughput_wall_s"), batch_size=perf.get("batch_size"),
     )  # fmt: skip
     memory = perf.get("memory") or {}
@@ -163,18 +133,18 @@ def cell_result(store: Store, suite: Suite, cell: CellInputs) -> tuple[CellResul
         memory=Memory(memory.get("peak_rss_mb"), memory.get("peak_gpu_mb")),
         cost=cell_cost(suite, model, perf, seconds=seconds, docs=n_docs, chars=n_chars),
         usage=dict(perf.get("usage") or {}), failures=failures,
-        stability=Stability(**stability) if stability else None, train_overlap=cell.train_overlap, buckets=buckets,
-        cached=cell.cached, labels=tuple(perf.get("labels") or ()),
+        stability=Stability(**stability) if stability else None, train_overlap=cell.train_overlap,
+        buckets=scored.buckets, cached=cell.cached, labels=tuple(perf.get("labels") or ()),
         describe={str(k): str(v) for k, v in (perf.get("describe") or {}).items()},
     )  # fmt: skip
-    return cellres, result
+    return cellres, scored.predicted_labels
 
 
 def judge(
     metrics: Metrics,
     failures: Failures,
     max_failed_share: float,
-    spans: Sequence[Sequence[Span]],
+    predicted: Counter[str],
     label_map: LabelMap | None,
     schema: frozenset[str],
 ) -> tuple[str, str | None]:
@@ -185,7 +155,7 @@ def judge(
     raw = metrics.raw_predictions
     out = metrics.counts.get("out_of_schema", 0)
     if raw and out / raw > MISMATCH_SHARE:
-        return SCHEMA_MISMATCH, mismatch_reason(out, raw, spans, label_map, schema)
+        return SCHEMA_MISMATCH, mismatch_reason(out, raw, predicted, label_map, schema)
     return DONE, None
 
 
@@ -214,11 +184,11 @@ def failed_reason(failures: Failures) -> str:
 
 
 def mismatch_reason(
-    out: int, raw: int, spans: Sequence[Sequence[Span]], label_map: LabelMap | None, schema: frozenset[str]
+    out: int, raw: int, predicted: Counter[str], label_map: LabelMap | None, schema: frozenset[str]
 ) -> str:
-    """Which labels fell outside, and the built-in maps that would fit."""
-    seen = Counter(s.label for doc in spans for s in doc)
-    off = outside(seen, label_map, schema)
+    """Which labels fell outside (``predicted``: each raw label predicted, how often), and the built-in maps
+    that would fit."""
+    off = outside(predicted, label_map, schema)
     names = ", ".join(sorted(off, key=lambda label: (-off[label], label))[:6])
     fits = fitting_maps(frozenset(off), schema)
     how = f"label map {label_map.name}" if label_map else "no label map"
@@ -285,20 +255,3 @@ def usage_cost(
         units=cost.units, unit=cost.unit, price=cost.price_key, price_date=cost.price_date, basis=basis,
         usd_per_hour=hourly, spent_usd=cost.usd,
     )  # fmt: skip
-
-
-def details(result: Score) -> dict[str, Any]:
-    """What the report and the gate need beyond the metrics: per-document counts (for paired
-    bootstraps between runs) and every matching decision (for error examples and confusion).
-
-    The rows are iterators, read once by the store as it writes them: never copied whole into lists.
-    """
-    return {
-        "doc_ids": result.doc_ids,
-        "per_doc": iter(result.per_doc),
-        "per_doc_columns": list(PER_DOC_COLUMNS),
-        "instances": (
-            [i.doc_id, i.gold_index, i.pred_index, i.cls.name, i.gold_label, i.pred_label] for i in result.instances
-        ),
-        "instance_columns": list(INSTANCE_COLUMNS),
-    }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,10 +58,12 @@ class _Event:
 
 
 class _Work:
-    """The batches left to send, handed out under a limit on how many are in flight."""
+    """The batches left to send, handed out under a limit on how many are in flight: batches sent again
+    first, then the next from ``batches`` (read only as they are sent: the dataset is never listed whole)."""
 
-    def __init__(self, batches: Sequence[Batch], limit: int) -> None:
-        self._todo = deque(batches)
+    def __init__(self, batches: Iterable[Batch], limit: int) -> None:
+        self._source = iter(batches)
+        self._todo: deque[Batch] = deque()
         self._limit = limit
         self._in_flight = 0
         self._closed = False
@@ -73,9 +75,11 @@ class _Work:
             while True:
                 if self._closed:
                     return None
-                if self._todo and self._in_flight < self._limit:
-                    self._in_flight += 1
-                    return self._todo.popleft()
+                if self._in_flight < self._limit:
+                    batch = self._todo.popleft() if self._todo else next(self._source, None)
+                    if batch is not None:
+                        self._in_flight += 1
+                        return batch
                 if not wait:
                     return None
                 self._cond.wait()
@@ -113,16 +117,16 @@ OnUsage = Callable[[dict[str, Any], int], None]  # usage so far in the pass, doc
 
 
 class ThroughputPass:
-    """Predict ``batches`` over the session's replicas; ``on_reply`` gets each reply, ``on_usage`` (under a
-    budget) the pass's usage after each batch."""
+    """Predict ``batches`` (``count`` of them) over the session's replicas; ``on_reply`` gets each reply,
+    ``on_usage`` (under a budget) the pass's usage after each batch."""
 
     def __init__(
-        self, session: ModelSession, dataset: LoadedDataset, batches: Sequence[Batch], *, inputs: Inputs,
-        on_reply: OnReply, on_usage: OnUsage | None = None,
+        self, session: ModelSession, dataset: LoadedDataset, batches: Iterable[Batch], *, count: int,
+        inputs: Inputs, on_reply: OnReply, on_usage: OnUsage | None = None,
     ) -> None:  # fmt: skip
         self.session, self.dataset, self.inputs = session, dataset, inputs
         self.on_reply, self.on_usage = on_reply, on_usage
-        self.left = len(batches)
+        self.left = count
         self.sent = 0
         self.work = _Work(batches, 1 if on_usage is not None else DEPTH * len(session.replicas))
         self.events: queue.Queue[_Event] = queue.Queue()

@@ -45,11 +45,16 @@ class RunStore(Store):
         result: dict[str, Any],
         result_key: str | None = None,
         details: Mapping[str, Any] | None = None,
+        scoring_id: int | None = None,
     ) -> None:
         super().save_cell(
             run_id, model, dataset, status=status, cache_key=cache_key, result=redact.value(result),
             result_key=result_key, details=details,  # counts, gold ids and labels: nothing a suite expands
+            scoring_id=scoring_id,
         )  # fmt: skip
+
+    def finish_scoring(self, scoring_id: int, result_key: str, result: dict[str, Any]) -> int:
+        return super().finish_scoring(scoring_id, result_key, redact.value(result))
 
     def start_prediction_set(self, cache_key: str, *, adapter: str, fingerprint: str, dataset_hash: str) -> None:
         super().start_prediction_set(

@@ -24,7 +24,8 @@ from nerbench.errors import InputError
 from nerbench.fileio import atomic_write, atomic_write_chunks
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
-from nerbench.harness.cells import INSTANCE_COLUMNS, PER_DOC_COLUMNS, iter_stored_spans, scoring_schema
+from nerbench.harness.cell_scoring import iter_stored_spans
+from nerbench.harness.cells import INSTANCE_COLUMNS, PER_DOC_COLUMNS, scoring_schema
 from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.results import cell_file_stem, read_run, safe_name
 from nerbench.harness.store import Store

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ import numpy as np
 from nerbench.adapters.data import read_corpus
 from nerbench.errors import ConfigError
 from nerbench.harness.cell_result import FAILED, CellResult, Failures, TrainOverlap
-from nerbench.harness.cells import CellInputs, cell_result, details, failure_cause, result_key, usage_cost
+from nerbench.harness.cell_scoring import instance_rows
+from nerbench.harness.cells import CellInputs, cell_result, failure_cause, result_key, usage_cost
 from nerbench.harness.estimate import estimate_suite
 from nerbench.harness.executors import Executor, open_executor
 from nerbench.harness.label_plan import resolve_label_maps
@@ -48,6 +50,7 @@ from nerbench.harness.session import ModelSession, RunShared, SessionConfig, Sto
 from nerbench.harness.store import Store, StoredPrediction
 from nerbench.harness.suite import ModelSpec, Suite
 from nerbench.harness.worker_client import WorkerError, WorkerFailure
+from nerbench.scoring import Score
 from nerbench.train_overlap import entity_keys, seen_in_train
 from nerbench.types import Document
 
@@ -149,17 +152,15 @@ def open_run(
 
 
 def _dataset_info(d: LoadedDataset) -> dict[str, Any]:
-    docs = d.documents
-    labels = sorted({s.label for doc in docs for s in doc.spans})
     return {
         "name": d.spec.name,
         "path": str(d.spec.test.path),
-        "documents": len(docs),
-        "characters": sum(len(doc.text) for doc in docs),
-        "entities": sum(len(doc.spans) for doc in docs),
-        "labels": labels,
+        "documents": len(d.documents),
+        "characters": d.characters,
+        "entities": d.entities,
+        "labels": sorted(d.gold_labels),
         "schema": dict(d.spec.schema),
-        "repairs": d.corpus.repairs,
+        "repairs": d.repairs,
         "content_hash": d.gold_hash,
         "train": str(d.spec.train.path) if d.spec.train else None,
     }
@@ -385,11 +386,21 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     if trains and keys is not None:
         overlap = TrainOverlap(split, *seen_in_train(dataset.documents, keys))
     inputs = CellInputs(model, dataset, key, perf, cached, overlap, keys, split)
-    cell, result = cell_result(ctx.store, ctx.suite, inputs)
+    scoring_id = ctx.store.begin_scoring(f"{ctx.run_id}/{model.name}/{dataset.spec.name}")
+
+    def write_details(position: int, seq: int, result: Score) -> None:
+        ctx.store.add_details(scoring_id, position, seq, result.doc_ids, result.per_doc, instance_rows(result))
+
+    try:
+        cell, _ = cell_result(ctx.store, ctx.suite, inputs, write_details=write_details)
+    except (WorkerFailure, WorkerError):
+        ctx.store.drop_scoring(scoring_id)
+        raise
     if not cached and cell.cost is not None and cell.cost.basis != "compute":
         ctx.spent_usd += cell.cost.spent_usd
+    scoring_id = ctx.store.finish_scoring(scoring_id, scoring_key, cell.to_json())
     ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status, cache_key=key,
-                        result=cell.to_json(), result_key=scoring_key, details=details(result))  # fmt: skip
+                        result=cell.to_json(), result_key=scoring_key, scoring_id=scoring_id)  # fmt: skip
     ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
 
 
@@ -453,9 +464,10 @@ def _predict_missing(
     reaches it.
     """
     done = ctx.store.predicted_ids(key)
-    todo = [(i, d) for i, d in enumerate(dataset.documents) if d.id not in done]
+    n = len(dataset.documents)
+    left = n - len(done)
     size = ctx.suite.settings.batch_size
-    ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=len(dataset.documents) - len(todo))
+    ctx.progress("batch", model=model.name, dataset=dataset.spec.name, advance=n - left)
 
     def commit(batch: Batch, reply: dict[str, Any]) -> None:
         stored = []
@@ -470,10 +482,11 @@ def _predict_missing(
     def budget(usage: dict[str, Any], sent: int) -> None:
         _check_budget(ctx, model, usage, sent)
 
-    batches = [Batch(todo[first : first + size]) for first in range(0, len(todo), size)]
+    todo = ((i, d) for i, d in enumerate(dataset.documents) if d.id not in done)  # read as batches are sent
+    batches = (Batch(list(items)) for items in iter(lambda: list(islice(todo, size)), []))
     return ThroughputPass(
-        session, dataset, batches, inputs=lambda docs: _inputs(model, docs), on_reply=commit,
-        on_usage=budget if ctx.options.max_cost_usd is not None else None,
+        session, dataset, batches, count=-(-left // size), inputs=lambda docs: _inputs(model, docs),
+        on_reply=commit, on_usage=budget if ctx.options.max_cost_usd is not None else None,
     ).run()  # fmt: skip
 
 
@@ -516,8 +529,8 @@ def _stability(
     changed: set[str] = set()
     size = ctx.suite.settings.batch_size
     for _ in range(passes - 1):
-        for start in range(0, len(docs), size):
-            batch = docs[start : start + size]
+        every = iter(docs)
+        while batch := list(islice(every, size)):
             reply = session.call("predict", inputs=_inputs(model, batch))
             first = ctx.store.predictions_of(key, (d.id for d in batch))  # the first pass's, a batch at a time
             for doc, out, was in zip(batch, reply["results"], first, strict=True):

@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -390,14 +390,14 @@ class Store:
         result: dict[str, Any],
         result_key: str | None = None,
         details: Mapping[str, Any] | None = None,
+        scoring_id: int | None = None,
     ) -> None:
         """One cell; with ``result_key``, its scoring (the result and its details as rows) is stored once and
         shared by every cell scored from the same predictions, gold and settings (``details`` written only when
-        that scoring is new)."""
+        that scoring is new). ``scoring_id``: a scoring already stored (:meth:`finish_scoring`)."""
         text = json.dumps(result, ensure_ascii=False)
         with self.transaction() as db:
-            scoring_id = None
-            if result_key is not None:
+            if scoring_id is None and result_key is not None:
                 row = db.execute("SELECT id FROM scorings WHERE result_key = ?", (result_key,)).fetchone()
                 if row is None:
                     scoring_id = db.execute(
@@ -411,6 +411,76 @@ class Store:
                 "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, model, dataset, status, cache_key, text, now(), scoring_id),
             )
+
+    PENDING = "pending:"  # the result_key of a scoring whose details are still being written
+
+    @_guarded
+    def begin_scoring(self, tag: str) -> int:
+        """A new scoring whose details rows are added batch by batch (:meth:`add_details`) and which
+        :meth:`finish_scoring` makes a result; ``tag`` names the cell, so a scoring left pending by a killed
+        run is replaced (its rows deleted) when the cell is scored again."""
+        pending = self.PENDING + tag
+        with self.transaction() as db:
+            old = db.execute("SELECT id FROM scorings WHERE result_key = ?", (pending,)).fetchone()
+            if old is not None:
+                self._drop_scoring(db, int(old[0]))
+            return int(
+                db.execute(
+                    "INSERT INTO scorings (result_key, result, created_at) VALUES (?, NULL, ?)", (pending, now())
+                ).lastrowid
+                or 0
+            )
+
+    @_guarded
+    def drop_scoring(self, scoring_id: int) -> None:
+        """Forget a pending scoring and its details rows (its cell failed before it finished)."""
+        with self.transaction() as db:
+            self._drop_scoring(db, scoring_id)
+
+    @staticmethod
+    def _drop_scoring(db: sqlite3.Connection, scoring_id: int) -> None:
+        for table in ("doc_counts", "instances"):
+            db.execute(f"DELETE FROM {table} WHERE scoring_id = ?", (scoring_id,))
+        db.execute("DELETE FROM scorings WHERE id = ?", (scoring_id,))
+
+    @_guarded
+    def add_details(
+        self,
+        scoring_id: int,
+        first_position: int,
+        first_seq: int,
+        doc_ids: Sequence[str],
+        per_doc: Iterable[Sequence[int]],
+        instances: Iterable[Sequence[Any]],
+    ) -> None:
+        """One batch of a pending scoring's details: its documents' counts and its instance records."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO doc_counts VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (scoring_id, first_position + i, d, int(c[0]), int(c[1]), int(c[2]))
+                    for i, (d, c) in enumerate(zip(doc_ids, per_doc, strict=True))
+                ),
+            )
+            db.executemany(
+                "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((scoring_id, first_seq + i, *row) for i, row in enumerate(instances)),
+            )
+
+    @_guarded
+    def finish_scoring(self, scoring_id: int, result_key: str, result: dict[str, Any]) -> int:
+        """Make a pending scoring the result for ``result_key``; where another run stored that result
+        meanwhile, the pending one is dropped and the stored one's id returned."""
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM scorings WHERE result_key = ?", (result_key,)).fetchone()
+            if row is not None:
+                self._drop_scoring(db, scoring_id)
+                return int(row[0])
+            db.execute(
+                "UPDATE scorings SET result_key = ?, result = ?, created_at = ? WHERE id = ?",
+                (result_key, json.dumps(result, ensure_ascii=False), now(), scoring_id),
+            )
+            return scoring_id
 
     @_guarded
     def scoring(self, result_key: str) -> dict[str, Any] | None:
