@@ -6,13 +6,13 @@ compute time, which is only known once they run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nerbench.adapters.models import adapter_class
 from nerbench.errors import ConfigError
 from nerbench.harness.cost import load_pricing, request_units, tiered_usd
-from nerbench.harness.loading import load_datasets
+from nerbench.harness.loading import LoadedDataset, load_datasets
 from nerbench.harness.suite import ModelSpec, Suite
 
 
@@ -31,11 +31,13 @@ def billing_requests(model: ModelSpec) -> Callable[[str], list[int]]:
     return lambda text: [len(text)]
 
 
-def estimate_suite(suite: Suite, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """One row per model x dataset; ``usd`` is None where the cost is compute time."""
+def estimate_suite(
+    suite: Suite, *, limit: int | None = None, datasets: Sequence[LoadedDataset] | None = None
+) -> list[dict[str, Any]]:
+    """One row per model x dataset; ``usd`` is None where the cost is compute time (``datasets``: read already)."""
     pricing = load_pricing(suite.pricing)
     rows = []
-    for dataset in load_datasets(suite, limit):
+    for dataset in load_datasets(suite, limit) if datasets is None else datasets:
         lengths = [len(d.text) for d in dataset.documents]
         for model in suite.models:
             if not model.runs_on(dataset.spec.name):

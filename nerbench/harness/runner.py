@@ -185,7 +185,7 @@ def run_suite(
     datasets = list(datasets) if datasets is not None else load_datasets(suite, options.limit)
     suite = resolve_label_maps(suite, datasets)
     if options.max_cost_usd is not None:
-        estimate = sum(row["usd"] or 0.0 for row in estimate_suite(suite, limit=options.limit))
+        estimate = sum(row["usd"] or 0.0 for row in estimate_suite(suite, limit=options.limit, datasets=datasets))
         if estimate > options.max_cost_usd:
             raise ConfigError(
                 f"this suite is estimated to cost ${estimate:.2f}, over --max-cost ${options.max_cost_usd:g}: "
@@ -451,6 +451,7 @@ def _predict_and_measure(
         "labels": session.info.get("labels"),
         "describe": described,
         "fingerprint": session.info.get("fingerprint"),
+        "predicted_at": time.time(),  # when its last request was answered (the benchmark's "after the last prediction")
     }
 
 
