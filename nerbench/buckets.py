@@ -246,8 +246,6 @@ class BucketTable:
         """A batch: its gold documents, the raw spans ``result`` was scored from, and that score."""
         column, attributes = self.rows.column, self.attributes
         hits: list[tuple[int, int]] = []  # (document, column) of each count
-        weighted: list[tuple[int, int, int]] = []  # document buckets: (document, first column, its row)
-        bounds = self.bounds
         for i, (doc, raw, instances) in enumerate(zip(documents, predictions, result.by_document(), strict=True)):
             text = doc.text
             first_end = first_sentence_end(text) if "position" in self.wanted else 0
@@ -263,28 +261,44 @@ class BucketTable:
                     p = raw[inst.pred_index]
                     for key in attributes(text[p.start : p.end], str(inst.pred_label), p.start < first_end):
                         hits.append((i, column(key) + 1))
-            if self._documents:
-                words = len(text.split())
-                density = round(100 * len(doc.spans) / words) if words else 0
-                caps = "all caps" if any(ch.isalpha() for ch in text) and text.isupper() else "not all caps"
-                values = {
-                    "doc_words": in_range(words, bounds.doc_words, self.word_names),
-                    "density": in_range(density, bounds.density, self.density_names),
-                    "doc_caps": caps,
-                }
-                for attribute in self._documents:
-                    key = (attribute, values[attribute])
-                    weighted.append((i, column(key), i))
-                    self.members[key] += 1
         block = np.zeros((len(documents), 3 * len(self.rows.keys)), dtype=np.int32)
         if hits:
             docs, cols = np.array(hits, dtype=np.int64).T
             np.add.at(block, (docs, cols), 1)
-        if weighted and len(result.per_doc):
-            docs, firsts, rows = np.array(weighted, dtype=np.int64).T
-            for k in range(3):
-                np.add.at(block, (docs, firsts + k), result.per_doc[rows, k])
+        if self._documents:
+            block = self._add_documents(documents, result, block)
         self.rows.add(block)
+
+    def _add_documents(self, documents: Sequence[Document], result: Score, block: np.ndarray) -> np.ndarray:
+        """Each document's strict counts into the bucket of each document attribute (a block widened for
+        buckets first seen here)."""
+        n = len(documents)
+        words = np.fromiter((len(d.text.split()) for d in documents), dtype=np.int64, count=n)
+        spans = np.fromiter((len(d.spans) for d in documents), dtype=np.int64, count=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            density = np.where(words > 0, np.round(100 * spans / np.maximum(words, 1)), 0).astype(np.int64)
+        caps = np.fromiter(
+            (d.text.isupper() and any(ch.isalpha() for ch in d.text) for d in documents), dtype=bool, count=n
+        )
+        bounds = self.bounds
+        which = {  # attribute -> (each document's bucket index, the bucket names)
+            "doc_words": (np.searchsorted(bounds.doc_words, words, side="left"), self.word_names),
+            "density": (np.searchsorted(bounds.density, density, side="left"), self.density_names),
+            "doc_caps": (caps.astype(np.int64), ["not all caps", "all caps"]),
+        }
+        per_doc = np.asarray(result.per_doc, dtype=np.int64).reshape(-1, 3) if len(result.per_doc) else None
+        for attribute in self._documents:
+            index, names = which[attribute]
+            for j in np.unique(index).tolist():
+                key = (attribute, names[j])
+                at = self.rows.column(key)
+                if block.shape[1] < 3 * len(self.rows.keys):
+                    block = np.pad(block, ((0, 0), (0, 3 * len(self.rows.keys) - block.shape[1])))
+                members = index == j
+                self.members[key] += int(members.sum())
+                if per_doc is not None:
+                    block[members, at : at + 3] += per_doc[members].astype(block.dtype)
+        return block
 
     def buckets(
         self, *, min_support: int = MIN_SUPPORT, resamples: int = 1000, seed: int = 0, train_split: str = ""

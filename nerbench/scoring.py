@@ -18,11 +18,9 @@ Counts come first; every ratio is derived from them.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from operator import itemgetter
@@ -31,6 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nerbench.doc_rows import grouped as by_groups
+from nerbench.gc_paused import gc_paused
 from nerbench.labels import LabelMap, Resolution, resolve_label
 from nerbench.matching import GOLD_SIDE, Key, MatchClass, match_document
 from nerbench.types import Document, Span
@@ -251,21 +250,10 @@ def score(
     if len(documents) != len(predictions):
         raise ValueError(f"{len(documents)} documents but {len(predictions)} prediction lists")
     tally = _Tally(label_map, schema)
-    with _gc_paused():  # a large corpus makes hundreds of thousands of small tuples: skip the rescans
+    with gc_paused():  # a large corpus makes hundreds of thousands of small tuples: skip the rescans
         for doc, preds in zip(documents, predictions, strict=True):
             tally.add(doc, preds)
         return tally.result()
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 _COR, _INVALID = MatchClass.COR, MatchClass.INVALID  # locals of the hot loop

@@ -38,10 +38,8 @@ Writing
 from __future__ import annotations
 
 import bisect
-import gc
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -50,6 +48,7 @@ from nerbench.adapters.data import tokencols
 from nerbench.adapters.data.base import Corpus, ReadOptions, checked_spans, read_text, shown, unix_newlines
 from nerbench.errors import InputError
 from nerbench.fileio import atomic_write
+from nerbench.gc_paused import gc_paused
 from nerbench.tagging import TagError, chunks_to_tags, malformed, split_tag
 from nerbench.types import Document, Span
 
@@ -121,18 +120,6 @@ def _check_unique_ids(documents: list[Document], folder: Path) -> None:
         seen[doc.id] = 1
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while reading: millions of small acyclic objects make it rescan in vain."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 @dataclass(frozen=True)
 class ConllFormat:
     """The ``conll`` format: token-column files in any tag scheme (see the module docstring)."""
@@ -168,7 +155,7 @@ class ConllFormat:
         schemes: set[str] = set()
         repairs = empty = 0
         for file, stem in zip(files, stems, strict=True):
-            with _gc_paused():
+            with gc_paused():
                 docs, decoder = _read_file(file, options, stem)
             documents.extend(docs)
             schemes.add(decoder.scheme)

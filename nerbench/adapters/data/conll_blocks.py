@@ -17,8 +17,9 @@ from pathlib import Path
 from nerbench.adapters.data import tokencols
 from nerbench.adapters.data.base import ReadOptions, wide_encoding
 from nerbench.adapters.data.blocks import BlockStats, NotStreamable
-from nerbench.adapters.data.conll import _check_tags, _gc_paused, _resolve_multi_labels
+from nerbench.adapters.data.conll import _check_tags, _resolve_multi_labels
 from nerbench.errors import InputError
+from nerbench.gc_paused import gc_paused
 from nerbench.tagging import scheme_from_tagset
 from nerbench.types import Document
 
@@ -93,7 +94,7 @@ def read_conll_blocks(
         if width != columns:
             raise NotStreamable("token lines split differently")
         try:
-            with _gc_paused():
+            with gc_paused():
                 docs, assumed = _block(path, options, stats, text, base, stem, assumed)
         except InputError:
             raise NotStreamable("an error the whole file names") from None
