@@ -239,35 +239,51 @@ class BucketTable:
         self.word_names, self.density_names = range_names(bounds.doc_words), range_names(bounds.density)
         self.attributes = span_attributes(bounds.span_chars, self.char_names, train, only)
         self.rows = DocRows(keep)
+        self._columns = lru_cache(maxsize=1 << 16)(self._span_columns)  # surfaces repeat
         self.members: Counter[tuple[str, str]] = Counter()  # documents in each document bucket
         self._documents = [a for a in ("doc_words", "density", "doc_caps") if a in self.wanted]
 
     def add(self, documents: Sequence[Document], predictions: Sequence[Sequence[Span]], result: Score) -> None:
         """A batch: its gold documents, the raw spans ``result`` was scored from, and that score."""
-        column, attributes = self.rows.column, self.attributes
-        hits: list[tuple[int, int]] = []  # (document, column) of each count
+        columns = self._columns
+        gold_docs: list[int] = []  # each gold span's document, once per bucket it falls in
+        gold_cols: list[int] = []  # ... and that bucket's first column
+        hit_docs: list[int] = []
+        hit_cols: list[int] = []
+        pred_docs: list[int] = []
+        pred_cols: list[int] = []
+        position = "position" in self.wanted
         for i, (doc, raw, instances) in enumerate(zip(documents, predictions, result.by_document(), strict=True)):
             text = doc.text
-            first_end = first_sentence_end(text) if "position" in self.wanted else 0
+            first_end = first_sentence_end(text) if position else 0
             for inst in instances:
                 if inst.gold_index is not None and inst.cls in GOLD_SIDE:
                     g = doc.spans[inst.gold_index]
-                    for key in attributes(text[g.start : g.end], g.label, g.start < first_end):
-                        at = column(key)
-                        hits.append((i, at + 2))
-                        if inst.cls is MatchClass.COR:
-                            hits.append((i, at))
+                    found = columns(text[g.start : g.end], g.label, g.start < first_end)
+                    gold_cols.extend(found)
+                    gold_docs.extend([i] * len(found))
+                    if inst.cls is MatchClass.COR:
+                        hit_cols.extend(found)
+                        hit_docs.extend([i] * len(found))
                 if inst.pred_index is not None and inst.cls in PRED_SIDE:
                     p = raw[inst.pred_index]
-                    for key in attributes(text[p.start : p.end], str(inst.pred_label), p.start < first_end):
-                        hits.append((i, column(key) + 1))
-        block = np.zeros((len(documents), 3 * len(self.rows.keys)), dtype=np.int32)
-        if hits:
-            docs, cols = np.array(hits, dtype=np.int64).T
-            np.add.at(block, (docs, cols), 1)
+                    found = columns(text[p.start : p.end], str(inst.pred_label), p.start < first_end)
+                    pred_cols.extend(found)
+                    pred_docs.extend([i] * len(found))
+        width = 3 * len(self.rows.keys)
+        flat = np.concatenate([
+            np.asarray(docs, dtype=np.int64) * width + np.asarray(cols, dtype=np.int64) + offset
+            for docs, cols, offset in ((hit_docs, hit_cols, 0), (pred_docs, pred_cols, 1), (gold_docs, gold_cols, 2))
+        ])  # fmt: skip
+        size = len(documents) * width
+        block = np.bincount(flat, minlength=size).astype(np.int32).reshape(len(documents), width)
         if self._documents:
             block = self._add_documents(documents, result, block)
         self.rows.add(block)
+
+    def _span_columns(self, text: str, label: str, first_sentence: bool) -> tuple[int, ...]:
+        """The first column of each bucket a span falls in."""
+        return tuple(self.rows.column(key) for key in self.attributes(text, label, first_sentence))
 
     def _add_documents(self, documents: Sequence[Document], result: Score, block: np.ndarray) -> np.ndarray:
         """Each document's strict counts into the bucket of each document attribute (a block widened for

@@ -118,7 +118,8 @@ class ScoreTotals:
         """Per-label class counts, per-document label rows and relaxed matches, in one pass over the records."""
         where = {doc.id: i for i, doc in enumerate(gold)}
         by_label, at_of = self.by_label, self._columns
-        hits: list[tuple[int, int]] = []  # (document, column) of each count
+        hit_docs: list[int] = []  # the document and column of each count
+        hit_cols: list[int] = []
         for doc_id, gi, pi, cls, gold_label, pred_label in result.instances:
             if cls is MatchClass.OUT_OF_SCHEMA and pred_label is not None:
                 self.rejected.add(pred_label)
@@ -131,25 +132,29 @@ class ScoreTotals:
                 at = at_of.get(gold_label)
                 if at is None:
                     at = at_of[gold_label] = self.labels.column(gold_label)
-                hits.append((i, at + 2))
+                hit_docs.append(i)
+                hit_cols.append(at + 2)
                 if cls is MatchClass.COR:
-                    hits.append((i, at))
+                    hit_docs.append(i)
+                    hit_cols.append(at)
                 elif cls is MatchClass.BND and pi is not None:
                     g = gold[i].spans[gi]
                     self.relaxed_extra += overlap(g, spans[i][pi], relaxed.measure) >= relaxed.threshold(g.label)
             elif cls is MatchClass.SPU and pred_label is not None:
-                by_label.setdefault(pred_label, Counter())["spurious"] += 1
+                tally = by_label.get(pred_label)
+                if tally is None:
+                    tally = by_label[pred_label] = Counter()
+                tally["spurious"] += 1
             if pi is not None and cls in PRED_SIDE:
                 key = str(pred_label)
                 at = at_of.get(key)
                 if at is None:
                     at = at_of[key] = self.labels.column(key)
-                hits.append((i, at + 1))
-        block = np.zeros((len(gold), 3 * len(self.labels.keys)), dtype=np.int32)
-        if hits:
-            docs, cols = np.array(hits, dtype=np.int64).T
-            np.add.at(block, (docs, cols), 1)
-        self.labels.add(block)
+                hit_docs.append(i)
+                hit_cols.append(at + 1)
+        width = 3 * len(self.labels.keys)
+        flat = np.asarray(hit_docs, dtype=np.int64) * width + np.asarray(hit_cols, dtype=np.int64)
+        self.labels.add(np.bincount(flat, minlength=len(gold) * width).astype(np.int32).reshape(len(gold), width))
 
 
 def _pairs(gold: Iterator[Document], pred: Iterator[Document]) -> Iterator[tuple[list[Document], list[Document]]]:

@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, int]] = [
     ("nerbench.fileio", 0),
     ("nerbench.limits", 0),
     ("nerbench.redact", 0),
+    ("nerbench.gc_paused", 0),
     ("nerbench.labels", 1),
     ("nerbench.tagging", 1),
     ("nerbench.adapters", 2),

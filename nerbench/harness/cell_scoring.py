@@ -18,6 +18,7 @@ from itertools import islice
 from nerbench.buckets import Bucket, BucketTable
 from nerbench.evaluation import Metrics
 from nerbench.evaluation_stream import ScoreTotals
+from nerbench.gc_paused import gc_paused
 from nerbench.harness.cell_result import Failures
 from nerbench.harness.loading import LoadedDataset
 from nerbench.harness.store import Store
@@ -51,13 +52,14 @@ def stored_batches(
     while batch := list(islice(docs, size)):
         spans: list[list[Span]] = []
         errors: list[str | None] = []
-        for item in store.predictions_of(key, (d.id for d in batch)):
-            if item is None or item.error is not None:
-                spans.append([])
-                errors.append(item.error if item is not None and item.error else NO_PREDICTION)
-            else:
-                spans.append([Span(int(s), int(e), str(lab), sur) for s, e, lab, sur in item.spans])
-                errors.append(None)
+        with gc_paused():
+            for item in store.predictions_of(key, (d.id for d in batch)):
+                if item is None or item.error is not None:
+                    spans.append([])
+                    errors.append(item.error if item is not None and item.error else NO_PREDICTION)
+                else:
+                    spans.append([Span(int(s), int(e), str(lab), sur) for s, e, lab, sur in item.spans])
+                    errors.append(None)
         yield batch, spans, errors
 
 

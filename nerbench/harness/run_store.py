@@ -46,8 +46,8 @@ class RunStore(Store):
         result_key: str | None = None,
         details: Mapping[str, Any] | None = None,
         scoring_id: int | None = None,
-    ) -> None:
-        super().save_cell(
+    ) -> int | None:
+        return super().save_cell(
             run_id, model, dataset, status=status, cache_key=cache_key, result=redact.value(result),
             result_key=result_key, details=details,  # counts, gold ids and labels: nothing a suite expands
             scoring_id=scoring_id,

@@ -12,6 +12,7 @@ store's rows read a batch at a time, written a chunk at a time), so none is ever
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -55,13 +56,14 @@ def is_run_dir(path: Path) -> bool:
 
 
 def check_out_dir(path: Path) -> None:
-    """Refuse a run directory nerbench may not write: only an absent or empty one, or an earlier run's, will do."""
+    """Refuse a run directory nerbench may not write: only an absent or empty one, or an earlier run's (finished,
+    or begun and killed), will do."""
     try:
         if not path.exists():
             return
         if not path.is_dir():
             raise InputError("--out names a file: give a directory for the run (absent, empty, or a run's)", path=path)
-        if next(path.iterdir(), None) is None or is_run_dir(path):
+        if next(path.iterdir(), None) is None or is_run_dir(path) or began_here(path):
             return
     except OSError as err:
         raise InputError(f"cannot use this run directory: {err.strerror or err}", path=path) from None
@@ -177,16 +179,42 @@ def details_chunks(store: Store, scoring_id: int) -> Iterator[str]:
     yield f', "instance_columns": {json.dumps(INSTANCE_COLUMNS)}}}'
 
 
+BEGUN = ".nerbench-run"  # in a run directory whose cells' files are written as the cells finish: its run id
+
+
+def began_here(path: Path) -> bool:
+    """Whether a run began writing ``path`` (its cells' files) and has not finished it (killed, or still running)."""
+    return (path / BEGUN).is_file()
+
+
+def write_cell_files(
+    store: Store, out_dir: Path, run_id: str, model: ModelSpec, dataset: LoadedDataset, key: str,
+    scoring_id: int | None,
+) -> list[Path]:  # fmt: skip
+    """A finished cell's prediction and details files, written as soon as it finishes (the run directory is
+    marked begun first, so a run killed before its end leaves a directory nerbench knows as its own)."""
+    if not began_here(out_dir):
+        atomic_write(out_dir / BEGUN, run_id + "\n")
+    name = cell_file_stem(model.name, dataset.spec.name)
+    paths = [out_dir / "predictions" / f"{name}.jsonl"]
+    atomic_write_chunks(paths[0], _jsonl(prediction_lines(store, key, dataset, model)))
+    if scoring_id is not None:
+        paths.append(out_dir / "details" / f"{name}.json")
+        atomic_write_chunks(paths[1], details_chunks(store, scoring_id))
+    return paths
+
+
 def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
     """Write the run directory of what ran (datasets and cells as the runner returned them); returns
-    ``results.json``'s path. Predictions and details come from the store, batch by batch.
+    ``results.json``'s path. Predictions and details come from the store, batch by batch; the files of cells
+    the runner wrote as they finished (``outcome.written``) are not written again.
 
     In an earlier run's directory, that run's gold, prediction and detail files this run did not write are removed.
     """
     store = outcome.store
     result = read_run(store, outcome.run_id)
-    earlier = is_run_dir(out_dir)
-    written: set[Path] = set()
+    earlier = is_run_dir(out_dir) or began_here(out_dir)
+    written: set[Path] = set(outcome.written)
 
     def write(path: Path, chunks: Iterable[str]) -> None:
         atomic_write_chunks(path, chunks)
@@ -200,9 +228,11 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
     for cell in result.cells:  # in the order the cells were saved
         key, scoring_id = keys.get((cell.model, cell.dataset), (None, None))
         if key and cell.model in models and cell.dataset in by_name:
-            lines = prediction_lines(store, key, by_name[cell.dataset], models[cell.model])
             name = cell_file_stem(cell.model, cell.dataset)
-            write(out_dir / "predictions" / f"{name}.jsonl", _jsonl(lines))
+            path = out_dir / "predictions" / f"{name}.jsonl"
+            if path in outcome.written and (scoring_id is None or out_dir / "details" / f"{name}.json" in written):
+                continue
+            write(path, _jsonl(prediction_lines(store, key, by_name[cell.dataset], models[cell.model])))
             if scoring_id is not None:
                 write(out_dir / "details" / f"{name}.json", details_chunks(store, scoring_id))
     if earlier:
@@ -210,4 +240,6 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
     atomic_write(out_dir / "results.csv", csv_text(result.cells))
     path = out_dir / "results.json"
     atomic_write(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    with contextlib.suppress(OSError):
+        (out_dir / BEGUN).unlink()  # finished: results.json says whose it is now
     return path

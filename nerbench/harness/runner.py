@@ -45,7 +45,7 @@ from nerbench.harness.machine import library_versions, machine_info, missing_mod
 from nerbench.harness.pool import Batch, PassResult, ThroughputPass, usage_since
 from nerbench.harness.results import stored_cells
 from nerbench.harness.run_store import RunStore, redacted_progress
-from nerbench.harness.rundir import check_out_dir, check_resumed_out_dir
+from nerbench.harness.rundir import check_out_dir, check_resumed_out_dir, write_cell_files
 from nerbench.harness.session import ModelSession, RunShared, SessionConfig, Stopped
 from nerbench.harness.store import Store, StoredPrediction
 from nerbench.harness.suite import ModelSpec, Suite
@@ -91,6 +91,8 @@ class RunContext:
     train_keys: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)  # per dataset's train split
     shared: RunShared = field(default_factory=RunShared)  # what the models running at once share
     executor: Executor | None = None  # starts the workers (None: local processes)
+    out_dir: Path | None = None  # where each finished cell's files go at once (None: all at the end)
+    written: set[Path] = field(default_factory=set)  # the files written there so far
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class RunOutcome:
     datasets: tuple[LoadedDataset, ...]
     cells: tuple[CellResult, ...]
     store: Store
+    written: frozenset[Path] = frozenset()  # the cells' files written in the run directory as the cells finished
 
     @property
     def failed(self) -> list[CellResult]:
@@ -207,7 +210,8 @@ def run_suite(
         except BaseException:
             store.close()
             raise
-        ctx = RunContext(suite, options, store, run_id, progress, datasets, executor=executor)
+        out_dir = Path((store.run(run_id) or {}).get("out_dir") or Path("runs") / run_id)
+        ctx = RunContext(suite, options, store, run_id, progress, datasets, executor=executor, out_dir=out_dir)
         progress("run_start", run_id=run_id, models=len(models), datasets=len(datasets))
         try:
             run_models(ctx, models, datasets)
@@ -220,7 +224,7 @@ def run_suite(
     finally:
         executor.close()
     store.finish_run(run_id, "done")
-    return RunOutcome(run_id, suite, tuple(datasets), tuple(stored_cells(store, run_id)), store)
+    return RunOutcome(run_id, suite, tuple(datasets), tuple(stored_cells(store, run_id)), store, frozenset(ctx.written))
 
 
 def _serialised(progress: Progress) -> Progress:
@@ -377,8 +381,9 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     reused = ctx.store.scoring(scoring_key) if cached else None
     if reused is not None:  # scored before from the same predictions, gold and settings: nothing to redo
         cell = CellResult.from_json({**reused, "model": model.name, "dataset": dataset.spec.name, "cached": True})
-        ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status, cache_key=key,
-                            result=cell.to_json(), result_key=scoring_key)  # fmt: skip
+        shared = ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status,
+                                     cache_key=key, result=cell.to_json(), result_key=scoring_key)  # fmt: skip
+        _cell_files(ctx, model, dataset, key, shared)
         ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
         return
     split, keys = _train_split(ctx, model, dataset, trains)
@@ -401,7 +406,15 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
     scoring_id = ctx.store.finish_scoring(scoring_id, scoring_key, cell.to_json())
     ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status, cache_key=key,
                         result=cell.to_json(), result_key=scoring_key, scoring_id=scoring_id)  # fmt: skip
+    _cell_files(ctx, model, dataset, key, scoring_id)
     ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
+
+
+def _cell_files(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, key: str, scoring_id: int | None) -> None:
+    """A finished cell's files in the run directory now, while other models still predict (not at the end)."""
+    if ctx.out_dir is not None:
+        paths = write_cell_files(ctx.store, ctx.out_dir, ctx.run_id, model, dataset, key, scoring_id)
+        ctx.written.update(paths)
 
 
 def _train_split(

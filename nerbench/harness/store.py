@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import orjson
+
 from nerbench.errors import InputError
 from nerbench.harness.store_upgrade import UPGRADABLE, insert_details, read_details, upgrade_from_v1
 
@@ -286,9 +288,12 @@ class Store:
     def _loads(self, text: Any, kind: type[T]) -> T:
         """A stored JSON value, which must be a ``kind``: else the store is damaged."""
         try:
-            value = json.loads(text)
-        except (TypeError, ValueError):
-            value = None
+            value = orjson.loads(text)
+        except (TypeError, ValueError):  # orjson refuses a few things json reads (a lone surrogate, NaN, huge ints)
+            try:
+                value = json.loads(text)
+            except (TypeError, ValueError):
+                value = None
         if not isinstance(value, kind):
             raise self._not_a_store(f"it is damaged (a stored value is not a JSON {kind.__name__})")
         return value
@@ -391,10 +396,11 @@ class Store:
         result_key: str | None = None,
         details: Mapping[str, Any] | None = None,
         scoring_id: int | None = None,
-    ) -> None:
+    ) -> int | None:
         """One cell; with ``result_key``, its scoring (the result and its details as rows) is stored once and
         shared by every cell scored from the same predictions, gold and settings (``details`` written only when
-        that scoring is new). ``scoring_id``: a scoring already stored (:meth:`finish_scoring`)."""
+        that scoring is new). ``scoring_id``: a scoring already stored (:meth:`finish_scoring`). Returns the
+        cell's scoring id (None: no scoring)."""
         text = json.dumps(result, ensure_ascii=False)
         with self.transaction() as db:
             if scoring_id is None and result_key is not None:
@@ -411,6 +417,7 @@ class Store:
                 "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, model, dataset, status, cache_key, text, now(), scoring_id),
             )
+        return None if scoring_id is None else int(scoring_id)
 
     PENDING = "pending:"  # the result_key of a scoring whose details are still being written
 

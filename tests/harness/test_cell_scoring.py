@@ -170,3 +170,47 @@ def test_a_dataset_read_in_blocks_hashes_and_counts_as_one_read_whole(
         assert loaded.words == sum(len(d.text.split()) for d in docs)
         assert loaded.entities == sum(len(d.spans) for d in docs)
         assert loaded.gold_labels == {s.label for d in docs for s in d.spans}
+
+
+def test_each_cell_s_files_are_written_as_it_finishes_and_a_killed_run_s_directory_is_taken_again(
+    tmp_path: Path,
+) -> None:
+    path = _suite(tmp_path, 0)
+    out = tmp_path / "run"
+    seen: list[set[str]] = []
+
+    def stop_after_the_first_cell(event: str, **data: Any) -> None:
+        if event == "cell_done":
+            seen.append({p.name for p in (out / "predictions").iterdir()})
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(load_suite(path), RunOptions(store=tmp_path / "r.db", out_dir=out), stop_after_the_first_cell)
+    assert seen == [{"rules-general__general.jsonl"}]  # on disk when the cell was reported done
+    assert (out / ".nerbench-run").is_file() and not (out / "results.json").exists()
+    assert {p.name for p in (out / "details").iterdir()} == {"rules-general__general.json"}
+    (out / "predictions" / "gone__general.jsonl").write_text("{}\n", encoding="utf-8")  # the killed run's own
+    cells, outcome = _run(path, tmp_path, "run")  # a new run into the killed run's directory
+    outcome.store.close()
+    assert not (out / ".nerbench-run").exists() and (out / "results.json").is_file()
+    assert {p.stem for p in (out / "predictions").iterdir()} == {
+        f"{m}__{d}" for m, d in cells
+    }  # every cell's file, the stale one removed
+
+
+def test_a_scoring_left_pending_by_a_killed_run_is_replaced_with_its_rows(tmp_path: Path) -> None:
+    from nerbench.harness.store import Store
+
+    store = Store(tmp_path / "r.db")
+    first = store.begin_scoring("run/m/d")
+    store.add_details(first, 0, 0, ["a", "b"], [[1, 1, 1], [0, 1, 0]], [["a", 0, 0, "COR", "PER", "PER"]])
+    second = store.begin_scoring("run/m/d")  # the cell scored again
+    rows = store.db.execute("SELECT COUNT(*) FROM doc_counts WHERE scoring_id = ?", (first,)).fetchone()[0]
+    assert rows == 0
+    store.add_details(second, 0, 0, ["a"], [[1, 1, 1]], [["a", 0, 0, "COR", "PER", "PER"]])
+    assert store.finish_scoring(second, "key", {"model": "m"}) == second
+    assert store.scoring("key") == {"model": "m"}
+    third = store.begin_scoring("other/m/d")  # another run's scoring of the same inputs, finished later
+    assert store.finish_scoring(third, "key", {"model": "m"}) == second
+    assert store.db.execute("SELECT COUNT(*) FROM scorings").fetchone()[0] == 1
+    store.close()
