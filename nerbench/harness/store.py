@@ -31,7 +31,13 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import orjson
 
 from nerbench.errors import InputError
-from nerbench.harness.store_upgrade import UPGRADABLE, insert_details, read_details, upgrade_from_v1
+from nerbench.harness.store_upgrade import (
+    UPGRADABLE,
+    insert_detail_rows,
+    insert_details,
+    read_details,
+    upgrade_from_v1,
+)
 
 SCHEMA_VERSION = 2  # 2: integer prediction-set ids, per-document details in rows, shared scorings
 DEFAULT_STORE = Path(".nerbench/results.db")
@@ -462,17 +468,7 @@ class Store:
     ) -> None:
         """One batch of a pending scoring's details: its documents' counts and its instance records."""
         with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO doc_counts VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    (scoring_id, first_position + i, d, int(c[0]), int(c[1]), int(c[2]))
-                    for i, (d, c) in enumerate(zip(doc_ids, per_doc, strict=True))
-                ),
-            )
-            db.executemany(
-                "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ((scoring_id, first_seq + i, *row) for i, row in enumerate(instances)),
-            )
+            insert_detail_rows(db, scoring_id, first_position, first_seq, doc_ids, per_doc, instances)
 
     @_guarded
     def finish_scoring(self, scoring_id: int, result_key: str, result: dict[str, Any]) -> int:

@@ -21,18 +21,31 @@ _OLD = ("cells", "prediction_sets", "predictions", "batches")
 
 def insert_details(db: sqlite3.Connection, scoring_id: int, details: Mapping[str, Any]) -> None:
     """A scoring's per-document counts and instance records, as rows."""
-    doc_ids: Sequence[str] = details.get("doc_ids") or ()
-    per_doc: Sequence[Sequence[int]] = details.get("per_doc") or ()
+    insert_detail_rows(
+        db, scoring_id, 0, 0, details.get("doc_ids") or (), details.get("per_doc") or (), details.get("instances") or ()
+    )
+
+
+def insert_detail_rows(
+    db: sqlite3.Connection,
+    scoring_id: int,
+    first_position: int,
+    first_seq: int,
+    doc_ids: Sequence[str],
+    per_doc: Iterable[Sequence[int]],
+    instances: Iterable[Sequence[Any]],
+) -> None:
+    """Rows of a scoring's details from the given document position and record number on (a batch of them)."""
     db.executemany(
         "INSERT INTO doc_counts VALUES (?, ?, ?, ?, ?, ?)",
         (
-            (scoring_id, i, d, int(c[0]), int(c[1]), int(c[2]))
+            (scoring_id, first_position + i, d, int(c[0]), int(c[1]), int(c[2]))
             for i, (d, c) in enumerate(zip(doc_ids, per_doc, strict=True))
         ),
     )
     db.executemany(
         "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ((scoring_id, i, *row) for i, row in enumerate(details.get("instances") or ())),
+        ((scoring_id, first_seq + i, *row) for i, row in enumerate(instances)),
     )
 
 
