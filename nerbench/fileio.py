@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 import stat
@@ -49,15 +50,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
 
 
-def atomic_write_chunks(path: Path, chunks: Iterable[str]) -> None:
+def atomic_write_chunks(path: Path, chunks: Iterable[str]) -> str:
     """Write the text ``chunks`` make together (UTF-8), one chunk at a time, as :func:`atomic_write` writes a
     whole text: the file is complete or absent, and the text is never held whole (a run directory's files
-    at millions of documents). An error while ``chunks`` is iterated leaves no file and no temporary file."""
+    at millions of documents). An error while ``chunks`` is iterated leaves no file and no temporary file.
+    Returns the sha256 of the bytes written."""
     path = Path(path)
+    digest = hashlib.sha256()
 
     def fill(fh: BinaryIO) -> None:
         for chunk in chunks:
-            fh.write(chunk.encode("utf-8"))
+            data = chunk.encode("utf-8")
+            digest.update(data)
+            fh.write(data)
 
     try:
         _write_with(path, fill)
@@ -65,6 +70,38 @@ def atomic_write_chunks(path: Path, chunks: Iterable[str]) -> None:
         raise _unencodable(err, path) from None
     except OSError as err:
         raise InputError(f"cannot write this file ({err.strerror or err}): check the path", path=path) from err
+    return digest.hexdigest()
+
+
+class _Changed(Exception):
+    """The file copied is not the one whose hash was recorded."""
+
+
+def atomic_copy_verified(source: Path, path: Path, sha256: str) -> bool:
+    """Copy ``source`` to ``path`` as :func:`atomic_write_chunks` writes, only if its bytes still have the
+    ``sha256`` recorded when nerbench wrote it: True when ``path`` now holds those bytes (copied, or it is
+    ``source`` itself); False (``path`` untouched) when the source is gone, unreadable or changed."""
+
+    def copy(fh: BinaryIO | None) -> None:
+        digest = hashlib.sha256()
+        with open(source, "rb") as src:
+            while block := src.read(1 << 20):
+                digest.update(block)
+                if fh is not None:
+                    fh.write(block)
+        if digest.hexdigest() != sha256:
+            raise _Changed
+
+    try:
+        if not os.path.isfile(source):
+            return False
+        if os.path.exists(path) and os.path.samefile(source, path):
+            copy(None)  # the file is already there: only check it
+        else:
+            _write_with(Path(path), copy)
+    except (_Changed, OSError):
+        return False
+    return True
 
 
 def _write_with(path: Path, fill: Callable[[BinaryIO], object]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nerbench.errors import InputError
-from nerbench.fileio import atomic_write, atomic_write_chunks
+from nerbench.fileio import atomic_copy_verified, atomic_write, atomic_write_chunks
 from nerbench.harness import metric_info
 from nerbench.harness.cell_result import CellResult
 from nerbench.harness.cell_scoring import iter_stored_spans
@@ -190,18 +190,48 @@ def began_here(path: Path) -> bool:
 def write_cell_files(
     store: Store, out_dir: Path, run_id: str, model: ModelSpec, dataset: LoadedDataset, key: str,
     scoring_id: int | None,
-) -> list[Path]:  # fmt: skip
+) -> dict[Path, str]:  # fmt: skip
     """A finished cell's prediction and details files, written as soon as it finishes (the run directory is
-    marked begun first, so a run killed before its end leaves a directory nerbench knows as its own)."""
+    marked begun first, so a run killed before its end leaves a directory nerbench knows as its own); each
+    path with the sha256 of its bytes. A cell scored before (the same scoring) has its files copied from an
+    earlier run's directory, where they are still the bytes nerbench wrote there."""
+    _begin(out_dir, run_id)
+    name = cell_file_stem(model.name, dataset.spec.name)
+    pred, detail = out_dir / "predictions" / f"{name}.jsonl", out_dir / "details" / f"{name}.json"
+    if scoring_id is not None:
+        copied = _copied(store, run_id, scoring_id, pred, detail)
+        if copied is not None:
+            return copied
+    written = {pred: atomic_write_chunks(pred, _jsonl(prediction_lines(store, key, dataset, model)))}
+    if scoring_id is not None:
+        written[detail] = atomic_write_chunks(detail, details_chunks(store, scoring_id))
+    return written
+
+
+def _begin(out_dir: Path, run_id: str) -> None:
     if not began_here(out_dir):
         atomic_write(out_dir / BEGUN, run_id + "\n")
-    name = cell_file_stem(model.name, dataset.spec.name)
-    paths = [out_dir / "predictions" / f"{name}.jsonl"]
-    atomic_write_chunks(paths[0], _jsonl(prediction_lines(store, key, dataset, model)))
-    if scoring_id is not None:
-        paths.append(out_dir / "details" / f"{name}.json")
-        atomic_write_chunks(paths[1], details_chunks(store, scoring_id))
-    return paths
+
+
+def _copied(store: Store, run_id: str, scoring_id: int, pred: Path, detail: Path) -> dict[Path, str] | None:
+    """The files of an earlier run's cell with this scoring, copied to ``pred`` and ``detail`` if they are
+    unchanged (their sha256 as that run's ``results.json`` recorded it); None where no such files are left."""
+    for earlier_dir, model, dataset in store.scoring_cells(scoring_id, exclude_run=run_id):
+        try:
+            files = json.loads((Path(earlier_dir) / "results.json").read_text(encoding="utf-8")).get("files")
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+            continue
+        if not isinstance(files, dict):
+            continue
+        name = cell_file_stem(model, dataset)
+        wanted = {pred: f"predictions/{name}.jsonl", detail: f"details/{name}.json"}
+        hashes = {target: files.get(relative) for target, relative in wanted.items()}
+        if all(isinstance(h, str) for h in hashes.values()) and all(
+            atomic_copy_verified(Path(earlier_dir) / relative, target, str(hashes[target]))
+            for target, relative in wanted.items()
+        ):
+            return {target: str(h) for target, h in hashes.items()}
+    return None
 
 
 def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
@@ -214,11 +244,10 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
     store = outcome.store
     result = read_run(store, outcome.run_id)
     earlier = is_run_dir(out_dir) or began_here(out_dir)
-    written: set[Path] = set(outcome.written)
+    written: dict[Path, str] = dict(outcome.written)  # path -> sha256 of what nerbench wrote there
 
     def write(path: Path, chunks: Iterable[str]) -> None:
-        atomic_write_chunks(path, chunks)
-        written.add(path)
+        written[path] = atomic_write_chunks(path, chunks)
 
     for dataset in outcome.datasets:
         write(out_dir / "gold" / f"{safe_name(dataset.spec.name)}.jsonl", _jsonl(gold_lines(dataset.documents)))
@@ -236,10 +265,12 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
             if scoring_id is not None:
                 write(out_dir / "details" / f"{name}.json", details_chunks(store, scoring_id))
     if earlier:
-        _remove_stale(out_dir, written)
+        _remove_stale(out_dir, set(written))
     atomic_write(out_dir / "results.csv", csv_text(result.cells))
     path = out_dir / "results.json"
-    atomic_write(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    files = {p.relative_to(out_dir).as_posix(): h for p, h in sorted(written.items()) if p.is_relative_to(out_dir)}
+    data = {**result.to_json(), "files": files}  # each file's sha256: a later run copies what is unchanged
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     with contextlib.suppress(OSError):
         (out_dir / BEGUN).unlink()  # finished: results.json says whose it is now
     return path

@@ -23,7 +23,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
@@ -92,7 +92,7 @@ class RunContext:
     shared: RunShared = field(default_factory=RunShared)  # what the models running at once share
     executor: Executor | None = None  # starts the workers (None: local processes)
     out_dir: Path | None = None  # where each finished cell's files go at once (None: all at the end)
-    written: set[Path] = field(default_factory=set)  # the files written there so far
+    written: dict[Path, str] = field(default_factory=dict)  # the files written there so far, with their sha256
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class RunOutcome:
     datasets: tuple[LoadedDataset, ...]
     cells: tuple[CellResult, ...]
     store: Store
-    written: frozenset[Path] = frozenset()  # the cells' files written in the run directory as the cells finished
+    written: Mapping[Path, str] = field(default_factory=dict)  # cells' files written as they finished: sha256
 
     @property
     def failed(self) -> list[CellResult]:
@@ -224,7 +224,7 @@ def run_suite(
     finally:
         executor.close()
     store.finish_run(run_id, "done")
-    return RunOutcome(run_id, suite, tuple(datasets), tuple(stored_cells(store, run_id)), store, frozenset(ctx.written))
+    return RunOutcome(run_id, suite, tuple(datasets), tuple(stored_cells(store, run_id)), store, dict(ctx.written))
 
 
 def _serialised(progress: Progress) -> Progress:

@@ -509,6 +509,18 @@ class Store:
         return {(m, d): read_details(self.db, int(sid)) for m, d, sid in rows}
 
     @_guarded
+    def scoring_cells(self, scoring_id: int, *, exclude_run: str) -> list[tuple[str, str, str]]:
+        """(run directory, model, dataset) of the cells of other finished runs scored as ``scoring_id``,
+        newest run first: where the run-directory files of that scoring were written before."""
+        rows = self.db.execute(
+            "SELECT r.out_dir, c.model, c.dataset FROM cells c JOIN runs r ON r.id = c.run_id "
+            "WHERE c.scoring_id = ? AND c.run_id != ? AND r.status = 'done' AND r.out_dir IS NOT NULL "
+            "ORDER BY r.created_at DESC LIMIT 5",
+            (scoring_id, exclude_run),
+        ).fetchall()
+        return [(str(d), str(m), str(s)) for d, m, s in rows]
+
+    @_guarded
     def cell_keys(self, run_id: str) -> dict[tuple[str, str], tuple[str | None, int | None]]:
         """Each cell's prediction set (cache key) and scoring (its details rows), by (model, dataset)."""
         rows = self.db.execute("SELECT model, dataset, cache_key, scoring_id FROM cells WHERE run_id = ?", (run_id,))

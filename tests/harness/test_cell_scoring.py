@@ -214,3 +214,42 @@ def test_a_scoring_left_pending_by_a_killed_run_is_replaced_with_its_rows(tmp_pa
     assert store.finish_scoring(third, "key", {"model": "m"}) == second
     assert store.db.execute("SELECT COUNT(*) FROM scorings").fetchone()[0] == 1
     store.close()
+
+
+def test_a_cache_hit_copies_an_earlier_run_s_unchanged_files_and_writes_changed_ones_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nerbench.harness import rundir
+
+    path = _suite(tmp_path, 0)
+    store = tmp_path / "r.db"
+
+    def run(name: str) -> Path:
+        outcome = run_suite(load_suite(path), RunOptions(store=store, out_dir=tmp_path / name))
+        write_run_dir(outcome, tmp_path / name)
+        outcome.store.close()
+        return tmp_path / name
+
+    first = run("first")
+    files = json.loads((first / "results.json").read_text(encoding="utf-8"))["files"]
+    assert {f.split("/")[0] for f in files} == {"gold", "predictions", "details"}
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached cell's predictions were written again from the store")
+
+    with monkeypatch.context() as m:
+        m.setattr(rundir, "prediction_lines", not_again)
+        second = run("second")
+    for name in files:
+        if not name.startswith("gold/"):
+            assert (second / name).read_bytes() == (first / name).read_bytes(), name
+    original = (first / "predictions" / "crf__general.jsonl").read_bytes()
+    for earlier in (first, second):  # changed in both earlier runs: written again from the store
+        tampered = earlier / "predictions" / "crf__general.jsonl"
+        tampered.write_bytes(original.replace(b'"spans": [', b'"spans": [ ', 1))
+    (second / "details" / "crf__finance.json").unlink()  # gone from the newest run: the older run's is copied
+    third = run("third")
+    assert (third / "predictions" / "crf__general.jsonl").read_bytes() == original
+    assert (third / "details" / "crf__finance.json").read_bytes() == (
+        first / "details" / "crf__finance.json"
+    ).read_bytes()
