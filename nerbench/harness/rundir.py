@@ -213,16 +213,30 @@ def _begin(out_dir: Path, run_id: str) -> None:
         atomic_write(out_dir / BEGUN, run_id + "\n")
 
 
+def _recorded_files(run_dir: Path) -> dict[str, Any]:
+    """The sha256 of each file a finished run directory's ``results.json`` recorded (empty: none)."""
+    try:
+        files = json.loads((run_dir / "results.json").read_text(encoding="utf-8")).get("files")
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def _copied_file(candidates: Iterable[tuple[str, str]], target: Path) -> str | None:
+    """The first of (run directory, file in it) still holding what nerbench wrote there, copied to ``target``;
+    its sha256, or None where there is none."""
+    for run_dir, relative in candidates:
+        sha = _recorded_files(Path(run_dir)).get(relative)
+        if isinstance(sha, str) and atomic_copy_verified(Path(run_dir) / relative, target, sha):
+            return sha
+    return None
+
+
 def _copied(store: Store, run_id: str, scoring_id: int, pred: Path, detail: Path) -> dict[Path, str] | None:
     """The files of an earlier run's cell with this scoring, copied to ``pred`` and ``detail`` if they are
     unchanged (their sha256 as that run's ``results.json`` recorded it); None where no such files are left."""
     for earlier_dir, model, dataset in store.scoring_cells(scoring_id, exclude_run=run_id):
-        try:
-            files = json.loads((Path(earlier_dir) / "results.json").read_text(encoding="utf-8")).get("files")
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
-            continue
-        if not isinstance(files, dict):
-            continue
+        files = _recorded_files(Path(earlier_dir))
         name = cell_file_stem(model, dataset)
         wanted = {pred: f"predictions/{name}.jsonl", detail: f"details/{name}.json"}
         hashes = {target: files.get(relative) for target, relative in wanted.items()}
@@ -250,7 +264,13 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
         written[path] = atomic_write_chunks(path, chunks)
 
     for dataset in outcome.datasets:
-        write(out_dir / "gold" / f"{safe_name(dataset.spec.name)}.jsonl", _jsonl(gold_lines(dataset.documents)))
+        gold = out_dir / "gold" / f"{safe_name(dataset.spec.name)}.jsonl"
+        sources = store.gold_dirs(dataset.gold_hash, exclude_run=outcome.run_id)
+        copied = _copied_file(((d, f"gold/{safe_name(name)}.jsonl") for d, name in sources), gold)
+        if copied is not None:
+            written[gold] = copied
+        else:
+            write(gold, _jsonl(gold_lines(dataset.documents)))
     models = {m.name: m for m in outcome.suite.models}
     by_name = {d.spec.name: d for d in outcome.datasets}
     keys = store.cell_keys(outcome.run_id)

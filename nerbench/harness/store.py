@@ -521,6 +521,25 @@ class Store:
         return [(str(d), str(m), str(s)) for d, m, s in rows]
 
     @_guarded
+    def gold_dirs(self, gold_hash: str, *, exclude_run: str) -> list[tuple[str, str]]:
+        """(run directory, dataset name) of recent finished runs that read a dataset with this gold content
+        hash, newest first: where its gold file was written before."""
+        rows = self.db.execute(
+            "SELECT out_dir, info FROM runs WHERE status = 'done' AND id != ? AND out_dir IS NOT NULL "
+            "ORDER BY created_at DESC LIMIT 20",
+            (exclude_run,),
+        ).fetchall()
+        found = []
+        for out_dir, info in rows:
+            try:
+                datasets = json.loads(info or "{}").get("datasets") or []
+            except (ValueError, AttributeError):
+                continue
+            found += [(str(out_dir), str(d.get("name"))) for d in datasets
+                      if isinstance(d, dict) and d.get("content_hash") == gold_hash]  # fmt: skip
+        return found
+
+    @_guarded
     def cell_keys(self, run_id: str) -> dict[tuple[str, str], tuple[str | None, int | None]]:
         """Each cell's prediction set (cache key) and scoring (its details rows), by (model, dataset)."""
         rows = self.db.execute("SELECT model, dataset, cache_key, scoring_id FROM cells WHERE run_id = ?", (run_id,))
@@ -541,6 +560,37 @@ class Store:
             "WHERE scoring_id = ? ORDER BY seq",
             (scoring_id,),
         )
+
+    @_guarded
+    def class_counts(self, scoring_id: int) -> list[tuple[Any, ...]]:
+        """(class, gold label, predicted label, how many records) of a scoring, counted by SQLite."""
+        return self.db.execute(
+            "SELECT class, gold_label, pred_label, COUNT(*) FROM instances WHERE scoring_id = ? "
+            "GROUP BY class, gold_label, pred_label",
+            (scoring_id,),
+        ).fetchall()
+
+    @_guarded
+    def worst_documents(self, scoring_id: int, keep: int) -> list[tuple[str, int, int]]:
+        """The ``keep`` documents with most error records (records that are not ``COR``), earlier documents
+        first among equals: (doc id, position, errors)."""
+        return self.db.execute(
+            "SELECT d.doc_id, d.position, COALESCE(e.errors, 0) AS errors FROM doc_counts d LEFT JOIN "
+            "(SELECT doc_id, SUM(class != 'COR') AS errors FROM instances WHERE scoring_id = ? GROUP BY doc_id) e "
+            "ON e.doc_id = d.doc_id WHERE d.scoring_id = ? ORDER BY errors DESC, d.position LIMIT ?",
+            (scoring_id, scoring_id, keep),
+        ).fetchall()
+
+    @_guarded
+    def instances_of(self, scoring_id: int, doc_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The instance records of a few documents of a scoring, in the matcher's order."""
+        if not doc_ids:
+            return []
+        return self.db.execute(
+            "SELECT doc_id, gold_index, pred_index, class, gold_label, pred_label FROM instances "
+            f"WHERE scoring_id = ? AND doc_id IN ({', '.join('?' * len(doc_ids))}) ORDER BY seq",
+            (scoring_id, *doc_ids),
+        ).fetchall()
 
     def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
         """A read query's rows one at a time, so a big table is never held whole; SQLite errors raise InputError."""

@@ -14,7 +14,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -73,6 +73,13 @@ class DetailSource(Protocol):
     def whole(self) -> Details: ...
 
 
+@runtime_checkable
+class Sampled(Protocol):
+    """A source that finds the error examples and confusion counts itself (the store, with SQL)."""
+
+    def sample(self, keep: int) -> tuple[tuple[Shown, ...], Counter[tuple[str, str]]]: ...
+
+
 @dataclass(frozen=True)
 class InMemory:
     """Details already read whole (a baseline file's inline details; tests)."""
@@ -92,16 +99,17 @@ class InMemory:
         return self.details
 
 
-def add_confusion(pairs: Counter[tuple[str, str]], instance: Instance) -> None:
-    """Count one record: (gold label, predicted label) for overlapping spans, missed -> predicted (none),
-    spurious -> gold (none); invalid, out-of-schema and ignored predictions are no label's confusion."""
+def add_confusion(pairs: Counter[tuple[str, str]], instance: Instance, times: int = 1) -> None:
+    """Count one record (``times`` such records): (gold label, predicted label) for overlapping spans,
+    missed -> predicted (none), spurious -> gold (none); invalid, out-of-schema and ignored predictions are
+    no label's confusion."""
     klass = instance[3]
     if klass in _OVERLAPPING:
-        pairs[(str(instance[4]), str(instance[5]))] += 1
+        pairs[(str(instance[4]), str(instance[5]))] += times
     elif klass == "MIS":
-        pairs[(str(instance[4]), NONE_LABEL)] += 1
+        pairs[(str(instance[4]), NONE_LABEL)] += times
     elif klass == "SPU":
-        pairs[(NONE_LABEL, str(instance[5]))] += 1
+        pairs[(NONE_LABEL, str(instance[5]))] += times
 
 
 class _OutOfOrder(Exception):
@@ -159,6 +167,9 @@ def cell_sample(
     counts = source.counts()
     if counts is None:
         return None
+    if eligible is None and isinstance(source, Sampled):
+        worst, pairs = source.sample(keep)
+        return CellSample(counts, pairs, worst)
     try:
         worst, pairs = _worst(source.doc_ids(), source.instances(), keep, eligible)
     except _OutOfOrder:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +17,15 @@ from nerbench.errors import InputError
 from nerbench.harness.names import cell_file_stem, safe_name
 from nerbench.harness.results import Details, RunResult
 from nerbench.harness.store import Store
-from nerbench.reports.sample import CellSample, DetailSource, DocCounts, Instance, cell_sample
+from nerbench.reports.sample import (
+    CellSample,
+    DetailSource,
+    DocCounts,
+    Instance,
+    Shown,
+    add_confusion,
+    cell_sample,
+)
 from nerbench.reports.stream import IdDigest, Item, line_ids, lines_with_ids, object_items
 
 _LISTS = ("doc_ids", "per_doc", "instances")
@@ -43,6 +52,19 @@ class StoredDetails:
 
     def instances(self) -> Iterator[Instance]:
         return iter(self.store.instances(self.scoring_id))
+
+    def sample(self, keep: int) -> tuple[tuple[Shown, ...], Counter[tuple[str, str]]]:
+        """The ``keep`` documents with most errors and the confusion counts, as :func:`cell_sample`'s pass
+        over every record finds them, computed by SQLite (a pass in Python costs seconds per million)."""
+        pairs: Counter[tuple[str, str]] = Counter()
+        for klass, gold_label, pred_label, n in self.store.class_counts(self.scoring_id):
+            add_confusion(pairs, (None, None, None, klass, gold_label, pred_label), n)
+        worst = self.store.worst_documents(self.scoring_id, keep) if keep > 0 else []
+        records = self.store.instances_of(self.scoring_id, [str(d) for d, _, _ in worst])
+        groups: dict[str, list[Instance]] = {}
+        for record in records:
+            groups.setdefault(str(record[0]), []).append(tuple(record))
+        return tuple(Shown(str(d), int(e), tuple(groups.get(str(d), ()))) for d, _, e in worst), pairs
 
     def whole(self) -> Details:
         ids: list[str] = []

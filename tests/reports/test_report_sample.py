@@ -167,3 +167,24 @@ def test_object_items_read_any_json_object_in_any_buffer_size(monkeypatch: pytes
     assert {**rebuilt, "instances": rebuilt.get("instances", [])} == json.loads(text)
     with pytest.raises(ValueError):
         list(stream.object_items(io.StringIO('{"doc_ids": ["a", "b"'), ("doc_ids",)))
+
+
+@pytest.mark.parametrize("keep", [0, 1, 6, 1000])
+def test_the_store_finds_the_same_examples_and_confusion_as_the_pass_over_every_record(run: Run, keep: int) -> None:
+    from nerbench.harness.store import Store
+    from nerbench.reports.sources import StoredDetails
+
+    store = Store(run.store, read_only=True)
+    try:
+        run_id = store.latest_run_id() or ""
+        for (model, dataset), (_, scoring_id) in store.cell_keys(run_id).items():
+            assert scoring_id is not None
+            source = StoredDetails(store, scoring_id)
+            fast = cell_sample(source, keep=keep)
+            slow = cell_sample(InMemory(source.whole()), keep=keep)
+            assert fast is not None and slow is not None
+            assert fast.worst == slow.worst, (model, dataset)
+            assert dict(fast.confusion) == dict(slow.confusion), (model, dataset)
+            assert keep == 0 or fast.worst
+    finally:
+        store.close()
