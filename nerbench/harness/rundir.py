@@ -279,7 +279,7 @@ def write_run_dir(outcome: RunOutcome, out_dir: Path) -> Path:
         if key and cell.model in models and cell.dataset in by_name:
             name = cell_file_stem(cell.model, cell.dataset)
             path = out_dir / "predictions" / f"{name}.jsonl"
-            if path in outcome.written and (scoring_id is None or out_dir / "details" / f"{name}.json" in written):
+            if path in outcome.written:  # written with its details as the cell finished
                 continue
             write(path, _jsonl(prediction_lines(store, key, by_name[cell.dataset], models[cell.model])))
             if scoring_id is not None:

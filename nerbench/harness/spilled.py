@@ -21,6 +21,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, overload
 
+from nerbench.errors import InputError
 from nerbench.gc_paused import gc_paused
 from nerbench.types import Document, Span
 
@@ -29,10 +30,13 @@ BLOCK = 1024  # documents per pickled block
 
 
 class SpilledDocuments(Sequence[Document]):
-    """Documents pickled in blocks of ``BLOCK`` to a temporary file; reads are ``pread``s, safe from threads."""
+    """Documents written in blocks of ``BLOCK`` to a temporary file; reads are ``pread``s, safe from threads."""
 
     def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="nerbench-docs-")  # noqa: SIM115 (lives as long as self)
+        try:
+            self._file: IO[bytes] = tempfile.TemporaryFile(prefix="nerbench-docs-")  # noqa: SIM115 (lives as long as self)
+        except OSError as err:
+            raise _no_room(err) from None
         self._ends = array("q", [0])  # block i is bytes [_ends[i], _ends[i + 1])
         self._count = 0
         self._cached: tuple[int, list[Document]] | None = None  # the last block read by position
@@ -42,17 +46,26 @@ class SpilledDocuments(Sequence[Document]):
         if self._count % BLOCK:
             raise ValueError("documents are appended in whole blocks until the last")
         for first in range(0, len(documents), BLOCK):
-            data = _encode(documents[first : first + BLOCK])
-            os.pwrite(self._file.fileno(), data, self._ends[-1])
-            self._ends.append(self._ends[-1] + len(data))
+            data = memoryview(_encode(documents[first : first + BLOCK]))
+            at = self._ends[-1]
+            try:
+                while data:  # a write may be short (a nearly full disk)
+                    done = os.pwrite(self._file.fileno(), data, at)
+                    data, at = data[done:], at + done
+            except OSError as err:
+                raise _no_room(err) from None
+            self._ends.append(at)
             self._count += min(BLOCK, len(documents) - first)
+
+    def _read(self, i: int) -> list[Document]:
+        start, end = self._ends[i], self._ends[i + 1]
+        return _decode(os.pread(self._file.fileno(), end - start, start))
 
     def _block(self, i: int) -> list[Document]:
         cached = self._cached
         if cached is not None and cached[0] == i:
             return cached[1]
-        start, end = self._ends[i], self._ends[i + 1]
-        block = _decode(os.pread(self._file.fileno(), end - start, start))
+        block = self._read(i)
         self._cached = (i, block)
         return block
 
@@ -83,11 +96,17 @@ class SpilledDocuments(Sequence[Document]):
 
     def __iter__(self) -> Iterator[Document]:
         for b in range(len(self._ends) - 1):
-            start, end = self._ends[b], self._ends[b + 1]
-            yield from _decode(os.pread(self._file.fileno(), end - start, start))
+            yield from self._read(b)
 
     def close(self) -> None:
         self._file.close()
+
+
+def _no_room(err: OSError) -> InputError:
+    return InputError(
+        f"cannot keep the dataset's documents in the temporary directory {tempfile.gettempdir()} "
+        f"({err.strerror or err}): free space there, or point TMPDIR at a disk with room"
+    )
 
 
 def _encode(documents: Sequence[Document]) -> bytes:

@@ -89,6 +89,13 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
+def _delete(db: sqlite3.Connection, table: str, rows_of: tuple[str, ...], column: str, row_id: int) -> None:
+    """A row of ``table`` and the rows of ``rows_of`` whose ``column`` points at it."""
+    for other in rows_of:
+        db.execute(f"DELETE FROM {other} WHERE {column} = ?", (row_id,))
+    db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -452,9 +459,7 @@ class Store:
 
     @staticmethod
     def _drop_scoring(db: sqlite3.Connection, scoring_id: int) -> None:
-        for table in ("doc_counts", "instances"):
-            db.execute(f"DELETE FROM {table} WHERE scoring_id = ?", (scoring_id,))
-        db.execute("DELETE FROM scorings WHERE id = ?", (scoring_id,))
+        _delete(db, "scorings", ("doc_counts", "instances"), "scoring_id", scoring_id)
 
     @_guarded
     def add_details(
@@ -633,9 +638,7 @@ class Store:
             set_id = self._set_id(cache_key)
             if set_id is None:
                 return
-            for table in ("predictions", "batches"):
-                db.execute(f"DELETE FROM {table} WHERE set_id = ?", (set_id,))
-            db.execute("DELETE FROM prediction_sets WHERE id = ?", (set_id,))
+            _delete(db, "prediction_sets", ("predictions", "batches"), "set_id", set_id)
 
     @_guarded
     def add_batch(

@@ -253,3 +253,28 @@ def test_a_cache_hit_copies_an_earlier_run_s_unchanged_files_and_writes_changed_
     assert (third / "details" / "crf__finance.json").read_bytes() == (
         first / "details" / "crf__finance.json"
     ).read_bytes()
+
+
+def test_no_room_for_documents_on_disk_is_one_line_naming_the_temporary_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+    import tempfile
+
+    from nerbench.errors import InputError
+
+    docs = list(read_corpus(REPO / "datasets/general/test.jsonl").documents)
+    monkeypatch.setattr(spilled, "KEEP_IN_MEMORY", 2)
+    monkeypatch.setattr(spilled, "BLOCK", 4)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "absent"))
+    with pytest.raises(InputError, match=r"temporary directory .*absent.*TMPDIR"):
+        collect([docs])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(InputError, match=r"No space left on device.*free space there"):
+        collect([docs])
