@@ -95,9 +95,9 @@ def _percentile(samples: Sequence[float], q: float) -> float | None:
 
 def cell_result(
     store: Store, suite: Suite, cell: CellInputs, *, write_details: DetailsWriter | None = None
-) -> tuple[CellResult, Counter[str]]:
+) -> CellResult:
     """Score a cell's predictions (streamed from the store: :mod:`~nerbench.harness.cell_scoring`), gather its
-    latency, memory, cost and failures, and judge its status; also every raw label the model predicted."""
+    latency, memory, cost and failures, and judge its status."""
     model, dataset, perf = cell.model, cell.dataset, cell.perf
     label_map = model.label_map_for(dataset.spec.name)
     schema = scoring_schema(dataset, label_map)
@@ -137,7 +137,7 @@ def cell_result(
         buckets=scored.buckets, cached=cell.cached, labels=tuple(perf.get("labels") or ()),
         describe={str(k): str(v) for k, v in (perf.get("describe") or {}).items()},
     )  # fmt: skip
-    return cellres, scored.predicted_labels
+    return cellres
 
 
 def judge(

@@ -397,7 +397,7 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
         ctx.store.add_details(scoring_id, position, seq, result.doc_ids, result.per_doc, instance_rows(result))
 
     try:
-        cell, _ = cell_result(ctx.store, ctx.suite, inputs, write_details=write_details)
+        cell = cell_result(ctx.store, ctx.suite, inputs, write_details=write_details)
     except (WorkerFailure, WorkerError):
         ctx.store.drop_scoring(scoring_id)
         raise
