@@ -19,8 +19,8 @@ from nerbench.harness.gate_config import GatePlan, check_labels
 from nerbench.harness.loading import load_datasets
 from nerbench.harness.record import Recorded, run_and_record
 from nerbench.harness.results import load_run
+from nerbench.harness.run_store import RunStore
 from nerbench.harness.runner import Progress, RunOptions
-from nerbench.harness.store import Store
 from nerbench.harness.suite import Suite
 
 
@@ -46,7 +46,7 @@ class GateResult:
 
 
 def _record_verdict(store: Path, run_id: str, verdict: str, reason: str | None = None) -> None:
-    db = Store(store)
+    db = RunStore(store)
     try:
         db.record_verdict(run_id, verdict, reason)
     finally:

@@ -31,6 +31,9 @@ class RunStore(Store):
             info=redact.value(info),
         )  # fmt: skip
 
+    def record_verdict(self, run_id: str, verdict: str, reason: str | None = None) -> None:
+        super().record_verdict(run_id, verdict, None if reason is None else redact.text(reason))
+
     def unfinished_run(self, suite_path: str, digest: str) -> dict[str, Any] | None:
         return super().unfinished_run(redact.text(suite_path), digest)
 

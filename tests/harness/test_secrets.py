@@ -209,3 +209,24 @@ def test_a_cache_key_still_tells_two_environments_apart(tmp_path: Path, monkeypa
     assert b"first-environment" not in store and b"second-environment" not in store
     nerbench("run", suite, "--out", tmp_path / "again", "--store", tmp_path / "r.db", cwd=tmp_path)
     assert results(tmp_path / "again")["cells"][0]["cached"]  # the same environment again: cached
+
+
+def test_a_gate_verdicts_reason_is_stored_redacted(tmp_path: Path) -> None:
+    """The reason a gate stopped on an error is kept in the store's run row: a value it quotes is written as ``${}``."""
+    from nerbench import redact
+    from nerbench.harness.run_store import RunStore
+    from nerbench.harness.store import Store
+
+    value = _planted("REASON")
+    redact.remember("REASON", value)
+    try:
+        db = RunStore(tmp_path / "r.db")
+        db.create_run("r1", suite="s", suite_path="s.yaml", digest="d", out_dir="o", info={})
+        db.record_verdict("r1", "error", f"the endpoint http://127.0.0.1:9/{value} refused the check")
+        db.close()
+    finally:
+        redact.forget()
+    run = Store(tmp_path / "r.db", read_only=True).run("r1")
+    assert run is not None
+    assert run["info"]["gate"]["reason"] == "the endpoint http://127.0.0.1:9/${REASON} refused the check"
+    assert value.encode() not in (tmp_path / "r.db").read_bytes()
