@@ -104,7 +104,10 @@ def _where(attribute: str, value: str) -> str:
         "doc_words": "words",
         "density": "entities per 100 words",
     }
-    return f"of {value} {unit.get(attribute, '')}".rstrip()
+    noun = unit.get(attribute, "")
+    if value == "1" and noun in ("words", "characters"):
+        noun = noun[:-1]
+    return f"of {value} {noun}".rstrip()
 
 
 def gaps(board: Board, *, limit: int = 3) -> list[Gap]:
