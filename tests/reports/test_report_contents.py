@@ -148,6 +148,29 @@ def test_every_leaderboard_cell_matches_results_json(run: Run, dataset: str) -> 
         assert float(tds[10].attrs["data-sort"]) == c["latency"]["p95_ms"]
 
 
+@pytest.mark.parametrize("dataset", ["general", "finance"])
+def test_each_models_per_label_table_matches_results_json(run: Run, dataset: str) -> None:
+    """Support, P/R/F1, the CI and the four SemEval views per label; labels under 10 gold spans marked thin."""
+    tables = {d.attrs["data-model"]: d for d in run.section(dataset).all("details", "per-label")}
+    assert set(tables) == {c["model"] for c in run.cells(dataset)}
+    for c in run.cells(dataset):
+        table = tables[c["model"]].all("table")[0]
+        assert [th.text() for th in table.all("th")] == [
+            "label", "support", "precision", "recall", "F1", "95% CI", "SemEval strict F1", "exact F1",
+            "partial F1", "type F1",
+        ]  # fmt: skip
+        rows = table.all("tbody")[0].all("tr")
+        labels = c["metrics"]["per_label"]
+        assert [r.all("td")[0].text() for r in rows] == list(labels)
+        for row, (label, s) in zip(rows, labels.items(), strict=True):
+            lo, hi = s["f1_ci"]
+            views = [num(s["semeval"][v]["f1"]) for v in ("strict", "exact", "partial", "type")]
+            expected = [label, str(s["support"]), num(s["precision"]), num(s["recall"]), num(s["f1"]),
+                        f"{num(lo)}–{num(hi)}", *views]  # fmt: skip
+            assert [td.text() for td in row.all("td")] == expected, (c["model"], label)
+            assert ("thin" in row.attrs.get("class", "")) == (s["support"] < 10)
+
+
 _PROBE = """<script>
 (function () {
   "use strict";
