@@ -34,6 +34,8 @@ from nerbench.harness.store import DEFAULT_STORE
 from nerbench.labels import load_label_map
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from nerbench.harness.results import RunInfo
 
 # Commands import the runner, the report and the views they need inside their bodies:
@@ -192,17 +194,22 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _ci(ci: Sequence[float] | None) -> str:
+    return f"{_fmt(ci[0])}–{_fmt(ci[1])}" if ci else "—"
+
+
 def _print_scores(metrics: dict[str, Any]) -> None:
     micro, macro, counts = metrics["micro"], metrics["macro"], metrics["counts"]
     ci = micro["f1_ci"]
     head = Table(title="Strict span scores", title_justify="left")
-    for column in ("", "precision", "recall", "F1", "95% CI"):
+    for column in ("", "precision", "recall", "F1", "95% CI", "gold spans"):
         head.add_column(column, justify="right")
-    head.add_row("micro", _fmt(micro["precision"]), _fmt(micro["recall"]), _fmt(micro["f1"]),
-                 f"{_fmt(ci[0])}–{_fmt(ci[1])}" if ci else "—")  # fmt: skip
-    head.add_row("macro", _fmt(macro["precision"]), _fmt(macro["recall"]), _fmt(macro["f1"]), "")
+    head.add_row("micro", _fmt(micro["precision"]), _fmt(micro["recall"]), _fmt(micro["f1"]), _ci(ci),
+                 str(counts["gold"]))  # fmt: skip
+    head.add_row("macro", _fmt(macro["precision"]), _fmt(macro["recall"]), _fmt(macro["f1"]), "", "")
     for label, row in metrics["per_label"].items():
-        head.add_row(label, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), f"support {row['support']}")
+        head.add_row(label, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), _ci(row.get("f1_ci")),
+                     str(row["support"]))  # fmt: skip
     out.print(head)
     errors = Table(title="Where the predictions went", title_justify="left")
     for name in counts:

@@ -53,6 +53,12 @@ def test_score_prints_tables_without_json(files: tuple[Path, Path]) -> None:
     gold, pred = files
     text = run("score", "--gold", gold, "--pred", pred, "--bootstrap", "0").stdout
     assert "micro" in text and "PER" in text and "SemEval" in text
+    metrics = json.loads(run("score", "--gold", gold, "--pred", pred, "--json").stdout)
+    text = run("score", "--gold", gold, "--pred", pred).stdout  # per-label rows: the CI, then the gold spans
+    for label, row in metrics["per_label"].items():
+        lo, hi = row["f1_ci"]
+        cells = next(line for line in text.splitlines() if f" {label} " in line).replace("│", " ").split()
+        assert cells[-2:] == [f"{lo:.4f}–{hi:.4f}", str(row["support"])], label
 
 
 def test_score_pairs_jsonl_predictions_with_conll_gold_by_order(files: tuple[Path, Path], tmp_path: Path) -> None:
