@@ -268,12 +268,17 @@ class Results:
     buckets: pd.DataFrame  # one row per model x dataset x attribute x bucket: where each model fails
 
 
+def _ci_columns(ci: tuple[float, float] | None) -> dict[str, float | None]:
+    return {"f1_ci_low": ci[0] if ci else None, "f1_ci_high": ci[1] if ci else None}
+
+
 def frames(result: RunResult, runs: Sequence[Mapping[str, Any]]) -> Results:
     """The DataFrames of one run; ``cells`` has the MetricInfo table's columns."""
     cells = pd.DataFrame([metric_info.cell_row(c) for c in result.cells], columns=list(metric_info.columns()))
-    label_columns = ["model", "dataset", "label", "precision", "recall", "f1", "support", "predicted", "correct"]
+    label_columns = ["model", "dataset", "label", "precision", "recall", "f1", "f1_ci_low", "f1_ci_high", "support",
+                     "predicted", "correct"]  # fmt: skip
     labels = [
-        {"model": c.model, "dataset": c.dataset, "label": label, **asdict(scores)}
+        {"model": c.model, "dataset": c.dataset, "label": label, **asdict(scores), **_ci_columns(scores.f1_ci)}
         for c in result.cells
         if c.metrics is not None
         for label, scores in c.metrics.per_label.items()

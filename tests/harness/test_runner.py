@@ -139,6 +139,11 @@ def test_load_results_gives_dataframes(write_suite: SuiteWriter, tmp_path: Path)
     assert list(from_store.cells["model"]) == ["caps", "caps"]
     assert set(from_store.per_label["label"]) <= {"PER", "LOC"}
     assert from_store.cells["f1"].tolist() == from_dir.cells["f1"].tolist()
+    doc = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))
+    cis = {(c["dataset"], label): tuple(s["f1_ci"]) for c in doc["cells"]
+           for label, s in c["metrics"]["per_label"].items() if s["f1_ci"]}  # fmt: skip
+    frame = from_dir.per_label
+    assert cis and {(r.dataset, r.label): (r.f1_ci_low, r.f1_ci_high) for r in frame.itertuples()} == cis
     listing = nerbench("runs", "--store", tmp_path / "r.db", cwd=tmp_path).stdout
     assert from_store.run_id in listing
 
