@@ -74,6 +74,22 @@ class WatsonNluOptions(RemoteOptions):
         require_url(self.iam_url, "iam_url")
 
 
+def _forget_failed_token_requests(manager: Any) -> None:
+    """ibm-cloud-sdk-core keeps a token request that raised marked as in flight for 60 s, so every later
+    document waits a minute before asking again (an unreachable ``iam_url`` stalled a run for half an hour):
+    a failed request is forgotten at once, and each document fails promptly with the connection error."""
+    fetch = manager.request_token
+
+    def request_token() -> Any:
+        try:
+            return fetch()
+        except BaseException:
+            manager.request_time = 0
+            raise
+
+    manager.request_token = request_token
+
+
 class WatsonNluAdapter:
     """IBM Watson NLU entity extraction (deprecated by IBM; end of support 2027-07-31)."""
 
@@ -117,9 +133,9 @@ class WatsonNluAdapter:
                 f"model {self.config.name!r} (ibm-nlu): environment variable {self.apikey_env} is not set: "
                 "export your NLU API key there (or name another variable with apikey_env)"
             )
-        service = NaturalLanguageUnderstandingV1(
-            version=self.version, authenticator=IAMAuthenticator(apikey, url=self.iam_url)
-        )
+        authenticator = IAMAuthenticator(apikey, url=self.iam_url)
+        _forget_failed_token_requests(authenticator.token_manager)
+        service = NaturalLanguageUnderstandingV1(version=self.version, authenticator=authenticator)
         if self.url:
             service.set_service_url(self.url)
         service.set_http_config({"timeout": self.settings.request_timeout_s})

@@ -115,3 +115,15 @@ def test_request_timeout_s_bounds_each_request(server: WatsonNluService, tmp_pat
     assert "timed out" in preds["d0"]["error"].lower() and "error" not in preds["d1"]
     assert result["failures"]["failed_docs"] == 1
     assert result["latency"]["predict_s"] < 4.0  # the SDK's own default (60 s) would have waited the 5 s out
+
+
+def test_an_unreachable_token_service_fails_each_document_promptly(server: WatsonNluService, tmp_path: Path) -> None:
+    """ibm-cloud-sdk-core paces token requests, holding a failed one as in flight for 60 s: nerbench forgets it,
+    so every document fails with the connection error in moments and the cell is failed, not a stalled run."""
+    model = _model(server, iam_url="http://127.0.0.1:9/iam", max_retries=0, request_timeout_s=2, concurrency=2)
+    doc = run(tmp_path, write_suite(tmp_path, model), expect=1)
+    result = cell(doc, "watson", "gold")
+    assert result["status"] == "failed" and "(connection)" in result["reason"], result["reason"]
+    assert result["failures"]["failed_docs"] == len(TEXTS) > 2
+    assert result["latency"]["predict_s"] < 10.0  # without the fix: a minute for each document after the first
+    assert server.requests == []
