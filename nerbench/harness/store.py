@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 import shutil
 import sqlite3
 import stat
@@ -193,6 +194,10 @@ class Store:
                     "location",
                     path=self.path,
                 ) from err
+            # SQLite makes a database 0644 whatever the umask, and its -wal and -shm files take the
+            # database's mode: created here first, the store gets 0666 less the umask, as open() would.
+            with suppress(OSError):  # made meanwhile, or not writable: SQLite says what is wrong
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
 
     def _connect(self, mode: str, *, immutable: bool = False) -> sqlite3.Connection:
         uri = f"{self.path.resolve().as_uri()}?mode={mode}" + ("&immutable=1" if immutable else "")

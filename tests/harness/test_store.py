@@ -417,3 +417,21 @@ def test_any_bytes_as_the_store_open_or_give_one_input_error(blob: bytes, read_o
             assert str(err).startswith(f"{path}: ") and "\n" not in str(err)
         finally:
             store.close()
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o000, 0o666), (0o002, 0o664), (0o027, 0o640)])
+def test_a_new_store_and_its_wal_files_get_0666_less_the_umask(tmp_path: Path, mask: int, expected: int) -> None:
+    """SQLite alone makes a database 0644 whatever the umask; the store follows the umask like every other file."""
+    old = os.umask(mask)
+    try:
+        store = Store(tmp_path / "new" / "r.db")
+        _fill(store)
+        made = [p for p in (tmp_path / "new").iterdir() if p.name.startswith("r.db")]
+        assert {p.name for p in made} >= {"r.db", "r.db-wal", "r.db-shm"}
+        assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {p.name: oct(expected) for p in made}
+        store.close()
+        os.chmod(tmp_path / "new" / "r.db", 0o600)  # an existing store keeps its mode
+        Store(tmp_path / "new" / "r.db").close()
+        assert (tmp_path / "new" / "r.db").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
