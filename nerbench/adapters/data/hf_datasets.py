@@ -81,6 +81,7 @@ def _pick_split(splits: Sequence[str], wanted: str | None, path: Path) -> str:
     raise InputError(f"{asked}: choose one of {', '.join(splits)} with split=...", path=path)
 
 
+HUB_TIMEOUT_S = 10.0
 _LOCAL_SUFFIXES = (".parquet", ".json", ".jsonl", ".arrow", ".csv", ".tsv", ".txt", ".conll")
 _HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(?:/[A-Za-z0-9][\w.-]*)?")
 
@@ -134,8 +135,40 @@ def _parquet(path: Path, datasets: Any) -> Any:
         raise InputError(f"cannot read this parquet file ({_failure(err)})", path=path) from None
 
 
+def _check_hub_name(name: str) -> None:
+    """Ask the hub once, without retries, whether it has the dataset: a mistyped name or no network is one
+    line at once (datasets' own calls retry with backoff for half a minute first). In offline mode the
+    datasets cache answers instead."""
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    if constants.HF_HUB_OFFLINE:
+        return
+    try:
+        HfApi().dataset_info(name, timeout=HUB_TIMEOUT_S)
+    except RepositoryNotFoundError:
+        raise InputError(
+            "no such file, and the hub has no dataset by this name (or it is private): check the path or the name",
+            path=name,
+        ) from None
+    except Exception as err:  # anything but no connection: datasets tries and says what is wrong
+        if _unreachable(err):
+            raise InputError(
+                f"no such file, and the hub ({constants.ENDPOINT}) cannot be reached to look the name up: check "
+                "the path, or go online (HF_HUB_OFFLINE=1 reads a dataset already in the datasets cache)",
+                path=name,
+            ) from None
+
+
+def _unreachable(err: BaseException) -> bool:
+    """A connection that failed or timed out, in requests' or httpx's terms (huggingface_hub uses either)."""
+    names = {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout", "ConnectError", "TimeoutException"}
+    return any(c.__name__ in names for c in type(err).__mro__)
+
+
 def _load_hub(name: str, options: ReadOptions, datasets: Any) -> Any:
-    """A hub dataset's split (needs the network; the tests never come here)."""
+    """A hub dataset's split (needs the network, or the datasets cache in offline mode)."""
+    _check_hub_name(name)
     try:
         splits = list(datasets.get_dataset_split_names(name))
         return datasets.load_dataset(name, split=_pick_split(splits, options.split, Path(name)))

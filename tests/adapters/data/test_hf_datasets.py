@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import builtins
+import http.server
 import json
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -15,6 +21,7 @@ from nerbench.errors import InputError, MissingExtraError
 from nerbench.types import Span
 
 datasets = pytest.importorskip("datasets")
+HfApi = pytest.importorskip("huggingface_hub").HfApi
 
 NAMES = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 ROWS = {
@@ -243,7 +250,47 @@ def test_a_hub_name_still_goes_to_the_hub(monkeypatch: pytest.MonkeyPatch) -> No
         raise ConnectionError("offline")
 
     monkeypatch.setattr(datasets, "get_dataset_split_names", offline)
+    monkeypatch.setattr(HfApi, "dataset_info", lambda self, name, **kwargs: None)  # the hub has it
     for name in ("conll2003", "owner/some-name"):
         with pytest.raises(InputError, match="no hub dataset by this name \\(ConnectionError: offline\\)"):
             read(Path(name))
     assert asked == ["conll2003", "owner/some-name"]
+
+
+class _Hub(http.server.BaseHTTPRequestHandler):
+    """A hub that has no datasets: every lookup answers 404 as huggingface.co does."""
+
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _Hub.asked.append(self.path)
+        self.send_response(404)
+        self.send_header("X-Error-Code", "RepoNotFound")
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"error": "Repository not found"}')
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("where", ["no dataset", "unreachable"])
+def test_a_mistyped_hub_name_is_one_line_at_once_without_retries(tmp_path: Path, where: str) -> None:
+    """The hub is asked once (no retries, no waiting): an unknown name, or a hub out of reach, is exit 2."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_port}" if where == "no dataset" else "http://127.0.0.1:9"
+    env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"}
+    started = time.monotonic()
+    try:
+        command = [sys.executable, "-m", "nerbench.cli", "convert", "nosuchname_typo", "o.jsonl", "--from", "hf"]
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    finally:
+        server.shutdown()
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert time.monotonic() - started < 15 and "Retry" not in proc.stderr
+    expected = "the hub has no dataset by this name" if where == "no dataset" else "cannot be reached"
+    assert proc.stderr.startswith("nerbench: error: nosuchname_typo: no such file, and ") and expected in proc.stderr
+    assert not (tmp_path / "o.jsonl").exists()
+    if where == "no dataset":
+        assert _Hub.asked and all(p.startswith("/api/datasets/nosuchname_typo") for p in _Hub.asked)
