@@ -29,6 +29,7 @@ from nerbench.reports.sample import (
 from nerbench.reports.stream import IdDigest, Item, line_ids, lines_with_ids, object_items
 
 _LISTS = ("doc_ids", "per_doc", "instances")
+_KEYS = frozenset({*_LISTS, "per_doc_columns", "instance_columns"})  # what rundir.write_details writes
 _BAD = (ValueError, TypeError, KeyError, IndexError, RecursionError, OSError, UnicodeDecodeError)
 
 
@@ -87,6 +88,10 @@ class DetailsFile:
             with self.path.open(encoding="utf-8") as fh:
                 seen = False
                 for item in object_items(fh, _LISTS):
+                    if item.key not in _KEYS:
+                        raise KeyError(f"a member {item.key!r}")
+                    if item.key in _LISTS and not item.streamed:
+                        raise TypeError(f"{item.key} is {type(item.value).__name__}, not a list")
                     if item.key == wanted:
                         seen = True
                     elif seen:
@@ -106,8 +111,6 @@ class DetailsFile:
                     digest.add(str(item.value))
                 elif item.key == "per_doc":
                     found = True
-                    if not item.streamed:  # per_doc as something other than a list
-                        raise TypeError(f"per_doc is {type(item.value).__name__}, not a list")
                     a, b, c = item.value
                     flat.extend((int(a), int(b), int(c)))
         except _BAD as err:

@@ -188,3 +188,20 @@ def test_the_store_finds_the_same_examples_and_confusion_as_the_pass_over_every_
             assert keep == 0 or fast.worst
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"documents": "x", "decisions": 7}', '{"docs": 5}', '{"doc_ids": 5}', '{"doc_ids": [], "per_doc": {}}',
+     '{"doc_ids": ["a"], "instances": "x"}', "[", "[" * 100_000, "garbage"],
+)  # fmt: skip
+def test_a_details_file_nerbench_did_not_write_is_one_line_exit_2(run: Run, tmp_path: Path, text: str) -> None:
+    """A details file of another shape stops the report with one line naming it, never a page missing its charts."""
+    copy = tmp_path / "run"
+    shutil.copytree(run.dir, copy)
+    details = next(iter(sorted((copy / "details").iterdir())))
+    details.write_text(text, encoding="utf-8")
+    proc = run_cli("report", copy, "--out", tmp_path / "r.html", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"{details}: not a nerbench details file" in proc.stderr
+    assert not (tmp_path / "r.html").exists()
