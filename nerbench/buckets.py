@@ -325,7 +325,15 @@ class BucketTable:
             return ()
         rows, counts = self.rows.table(keys)
         stacked = rows.reshape(len(rows), len(keys), 3)
-        cis = bucket_ci(stacked, resamples, seed, counts=counts)
+        # The label buckets are per-label scores: their CIs come from the label columns alone, so a label's
+        # CI is the same whichever other attributes were asked for (score with and without --buckets, a run).
+        labels = [j for j, key in enumerate(keys) if key[0] == "label"]
+        others = [j for j, key in enumerate(keys) if key[0] != "label"]
+        cis: list[tuple[float, float] | None] = [None] * len(keys)
+        for part in (labels, others):
+            if part:
+                for j, ci in zip(part, bucket_ci(stacked[:, part, :], resamples, seed, counts=counts), strict=True):
+                    cis[j] = ci
         weights = np.ones(len(rows), dtype=np.int64) if counts is None else counts
         out = []
         for j, (attribute, value) in enumerate(keys):

@@ -34,7 +34,7 @@ from nerbench.labels import LabelMap, Resolution, resolve_label
 from nerbench.matching import GOLD_SIDE, Key, MatchClass, match_document
 from nerbench.types import Document, Span
 
-SCORER_VERSION = 1
+SCORER_VERSION = 2  # 2: each label's CI resampled from the label columns alone (as without other buckets)
 __all__ = [
     "COUNT_NAMES", "SCORER_VERSION", "Counts", "Instance", "LabelScore", "MatchClass", "PairedComparison",
     "Score", "SemEvalCounts", "bootstrap_ci", "paired_bootstrap", "score", "semeval_views",

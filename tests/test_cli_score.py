@@ -159,3 +159,30 @@ def test_predictions_in_another_vocabulary_warn_and_name_the_maps_that_fit(tmp_p
     assert "--map ontonotes-to-wikiann" in warning and "ontonotes-to-conll" not in warning
     mapped = run("score", "--gold", gold, "--pred", pred, "--map", "ontonotes-to-conll", "--json")
     assert "warning" not in mapped.stderr and json.loads(mapped.stdout)["micro"]["f1"] == 1.0
+
+
+def test_a_labels_ci_is_the_same_with_and_without_buckets(tmp_path: Path) -> None:
+    """3,000 documents of few distinct count rows (the bootstrap draws groups of equal rows): a label's CI comes
+    from the label columns alone, so asking for the other buckets does not move it."""
+    import random
+
+    rng = random.Random(0)
+    gold, pred = tmp_path / "gold.jsonl", tmp_path / "pred.jsonl"
+    with gold.open("w", encoding="utf-8") as g, pred.open("w", encoding="utf-8") as p:
+        for i in range(3000):
+            name = rng.choice(["Ada Lovelace", "Bob", "Carl Friedrich Gauss", "Dee"])
+            place = rng.choice(["Paris", "Rome"])
+            text = f"{name} met us in {place}."
+            at = text.index(place)
+            spans = [{"start": 0, "end": len(name), "label": "PER"},
+                     {"start": at, "end": at + len(place), "label": "LOC"}]  # fmt: skip
+            found = [dict(s) for s in spans if rng.random() > 0.2]
+            if found and rng.random() < 0.1:
+                found[0]["label"] = "LOC"
+            g.write(json.dumps({"id": f"d{i}", "text": text, "spans": spans}) + "\n")
+            p.write(json.dumps({"id": f"d{i}", "text": text, "spans": found}) + "\n")
+    cis = []
+    for extra in ((), ("--buckets",)):
+        metrics = json.loads(run("score", "--gold", gold, "--pred", pred, "--json", *extra).stdout)
+        cis.append({label: s["f1_ci"] for label, s in metrics["per_label"].items()})
+    assert set(cis[0]) == {"PER", "LOC"} and cis[0] == cis[1]

@@ -88,3 +88,16 @@ def test_every_cell_holds_every_bucket_with_support_and_ci_and_pandas_reads_them
     assert len(frame) == sum(len(c["buckets"]) for c in document["cells"])
     crf_seen = frame[(frame["model"] == "crf") & (frame["attribute"] == "seen")].set_index("bucket")
     assert crf_seen.loc["seen", "recall"] > crf_seen.loc["unseen", "recall"]  # a CRF remembers its training names
+
+
+def test_score_gives_the_runs_per_label_cis_with_and_without_buckets(run_dir: Path) -> None:
+    """A label's CI is resampled from the label columns alone: the same in a run, in score, and in score --buckets."""
+    cell = next(c for c in results(run_dir)["cells"] if c["model"] == "crf")
+    expected = {label: s["f1_ci"] for label, s in cell["metrics"]["per_label"].items()}
+    assert expected and all(expected.values())
+    train = REPO / "datasets" / "general" / "train.jsonl"
+    pred = run_dir / "predictions" / "crf__general.jsonl"
+    base = ("score", "--gold", run_dir / "gold" / "general.jsonl", "--pred", pred, "--json", "--train", train)
+    for extra in ((), ("--buckets",)):
+        scored = json.loads(run_cli(*base, *extra, cwd=run_dir).stdout)
+        assert {label: s["f1_ci"] for label, s in scored["per_label"].items()} == expected, extra
