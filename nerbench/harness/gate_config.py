@@ -149,6 +149,8 @@ def plan_from_flags(flags: Mapping[str, float | None], label_f1: Sequence[str], 
     labels = {}
     for item in label_f1:
         label, sep, x = item.partition("=")
+        if label.strip() in labels:
+            raise InputError(f"--min-label-f1: {label.strip()} is given twice; give each label once")
         try:
             labels[label.strip()] = float(x)
         except ValueError:
@@ -210,7 +212,15 @@ def _spec_entry(spec: str) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--model {spec!r}: options are KEY=VALUE, separated by commas (got {item!r})")
-        entry[key.strip()] = _scalar(value.strip())
+        if key.strip() in entry:
+            raise InputError(f"--model {spec!r}: {key.strip()} is given twice; give each option once")
+        try:
+            entry[key.strip()] = _scalar(value.strip())
+        except yaml.YAMLError:
+            raise InputError(
+                f"--model {spec!r}: cannot read the value of {key.strip()} ({value.strip()!r}); a value holding "
+                "commas (a list) goes in a model file: --model model.yaml"
+            ) from None
     return entry
 
 

@@ -200,8 +200,20 @@ def test_a_suite_gate_block_passes_and_a_malformed_one_names_file_and_line(
         ("rules:overlap=first", "must be one of longest, ruler, regex"),
         ("tests.fakes:Declared:load_dely=1", "did you mean 'load_delay'?"),
         ("nosuch.module:Class:x=1", "cannot import adapter 'nosuch.module:Class'"),
+        ("crf:c1=[1,2]", "cannot read the value of c1 ('[1'); a value holding commas (a list) goes in a model file"),
+        ("crf:c1=0.1,c1=5", "c1 is given twice"),
     ],
-    ids=["wrong-type", "no-value", "typo", "trains-without-train", "not-allowed", "declared-fake", "unimportable"],
+    ids=[
+        "wrong-type",
+        "no-value",
+        "typo",
+        "trains-without-train",
+        "not-allowed",
+        "declared-fake",
+        "unimportable",
+        "a-list",
+        "twice",
+    ],
 )
 def test_a_bad_gate_model_is_one_line_exit_2_before_anything_runs(
     tmp_path: Path, gold_files: dict[str, Path], model: str, needle: str
