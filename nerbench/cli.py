@@ -155,7 +155,7 @@ def score(
         tag_column=tag_column,
         multi_label=multi_label,
     )
-    warning = label_mismatch(evaluation)
+    warning = label_mismatch(evaluation, labels=labels)
     if warning:
         print(f"nerbench: warning: {warning}", file=sys.stderr)
     metrics = evaluation.to_json()

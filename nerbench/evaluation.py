@@ -342,19 +342,25 @@ def evaluate_files(
     )  # fmt: skip
 
 
-def label_mismatch(evaluation: Evaluation, *, share: float = 0.5) -> str | None:
+def label_mismatch(evaluation: Evaluation, *, labels: frozenset[str] | None = None, share: float = 0.5) -> str | None:
     """A warning when the prediction labels and the gold labels barely meet (more than ``share`` of the
-    predicted spans land outside the schema): the labels seen outside it and the built-in maps that fit."""
+    predicted spans land outside them): the labels seen outside and the built-in maps that fit.
+
+    ``labels``: the declared schema; by default the gold's own labels. Not the scoring schema, which also
+    admits a map's targets: a wrong map (every prediction mapped to a label the gold never uses) is a mismatch.
+    """
+    if labels is None:
+        labels = frozenset(label for label, s in evaluation.score.per_label.items() if s.gold)
     seen = Counter(evaluation.predicted_labels)
     total = sum(seen.values())
-    off = outside(seen, evaluation.label_map, evaluation.schema)
+    off = outside(seen, evaluation.label_map, labels)
     n_off = sum(off.values())
     if not total or n_off / total <= share:
         return None
-    fits = fitting_maps(frozenset(off), evaluation.schema)
+    fits = fitting_maps(frozenset(off), labels)
     hint = f"a built-in map would fit: --map {' or --map '.join(fits)}" if fits else "give --map NAME|FILE"
     names = ", ".join(sorted(off, key=lambda label: (-off[label], label))[:6])
     return (
         f"{n_off} of {total} predicted spans carry labels outside the gold's labels "
-        f"({', '.join(sorted(evaluation.schema))}): {names}; {hint}"
+        f"({', '.join(sorted(labels))}): {names}; {hint}"
     )

