@@ -364,6 +364,9 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
         # runs share a store) is never disturbed, and later cached runs keep reusing that earlier set
         key = content_hash(key, "no-cache", ctx.run_id)
     existing = ctx.store.prediction_set(key)
+    if existing is not None and existing["complete"] and _did_not_run(ctx, key):
+        ctx.store.reopen_failed(key)  # a cell that did not run is no cache: its failed documents are sent again
+        existing = ctx.store.prediction_set(key)
     cached = existing is not None and existing["complete"]
     ctx.progress(
         "cell_start", model=model.name, dataset=dataset.spec.name, documents=len(dataset.documents), cached=cached
@@ -408,6 +411,14 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
                         result=cell.to_json(), result_key=scoring_key, scoring_id=scoring_id)  # fmt: skip
     _cell_files(ctx, model, dataset, key, scoring_id)
     ctx.progress("cell_done", model=model.name, dataset=dataset.spec.name, cell=cell)
+
+
+def _did_not_run(ctx: RunContext, key: str) -> bool:
+    """Whether a stored prediction set's failures made its cell ``failed`` (every document, or more than
+    ``max_failed_share``): a fixed endpoint or key then gets its chance. A few failed documents in a cell
+    that ran stay as they are (``--no-cache`` sends them again)."""
+    failed, documents = ctx.store.failed_share(key)
+    return failed > 0 and (failed == documents or failed / documents > ctx.suite.settings.max_failed_share)
 
 
 def _cell_files(ctx: RunContext, model: ModelSpec, dataset: LoadedDataset, key: str, scoring_id: int | None) -> None:

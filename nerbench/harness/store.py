@@ -685,6 +685,35 @@ class Store:
         return {d: StoredPrediction(d, p, self._loads(s, list), e) for d, p, s, e in rows}
 
     @_guarded
+    def failed_share(self, cache_key: str) -> tuple[int, int]:
+        """(documents whose output is an error, documents) of a prediction set."""
+        set_id = self._set_id(cache_key)
+        if set_id is None:
+            return 0, 0
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(error IS NOT NULL), 0), COUNT(*) FROM predictions WHERE set_id = ?", (set_id,)
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    @_guarded
+    def reopen_failed(self, cache_key: str) -> None:
+        """Drop a prediction set's failed outputs and its timings, and mark it incomplete: the next pass sends
+        only the documents that failed (those that succeeded are kept) and times what it sends. The scorings
+        made from it stay with the cells of earlier runs, but are no longer found as the result to reuse."""
+        with self.transaction() as db:
+            set_id = self._set_id(cache_key)
+            if set_id is None:
+                return
+            db.execute(
+                "UPDATE scorings SET result_key = 'superseded:' || id WHERE id IN (SELECT scoring_id FROM cells "
+                f"WHERE cache_key = ?) AND result_key NOT LIKE '{self.PENDING}%'",
+                (cache_key,),
+            )
+            db.execute("DELETE FROM predictions WHERE set_id = ? AND error IS NOT NULL", (set_id,))
+            db.execute("DELETE FROM batches WHERE set_id = ?", (set_id,))
+            db.execute("UPDATE prediction_sets SET complete = 0 WHERE id = ?", (set_id,))
+
+    @_guarded
     def predicted_ids(self, cache_key: str) -> set[str]:
         """The ids of the documents a prediction set holds an output for (their spans left undecoded)."""
         set_id = self._set_id(cache_key)

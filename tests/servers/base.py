@@ -124,7 +124,8 @@ class Service:
         with self.lock:
             self.answered.append(text)
 
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (``port``: a given one, else any free one); the base URL."""
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -150,7 +151,7 @@ class Service:
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,3 +192,30 @@ def test_max_cost_stops_sending_once_billed_tokens_reach_it(server: ChatService,
     result = cell(run(tmp_path, suite, "--max-cost", "0.5", expect=1), "llm-test", "gold")
     assert result["status"] == "failed" and "billed cost reached --max-cost" in result["failures"]["error"]
     assert 0 < len(server.requests) < len(texts)
+
+
+def test_a_failed_cell_is_sent_again_once_the_endpoint_answers_and_then_cached(tmp_path: Path) -> None:
+    """Every document failed (nothing listened): the next run sends them again to the same endpoint, now up; a
+    run after that is a cache hit. A few failed documents in a cell that ran are kept (never sent again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])  # closed again when the with block ends
+    model = {"name": "llm-test", "adapter": "llm", "base_url": f"http://127.0.0.1:{port}/v1", "model": "m",
+             "max_retries": 0, "request_timeout_s": 5}  # fmt: skip
+    texts = [*TEXTS, "BOOM Alan Turing"]  # the server fails this one every time
+    suite = write_suite(tmp_path, model, texts=texts)
+    first = cell(run(tmp_path, suite, expect=1), "llm-test", "gold")
+    assert first["status"] == "failed" and "(connection)" in first["reason"]
+    service = ChatService()
+    service.start(port)
+    try:
+        second = cell(run(tmp_path, suite), "llm-test", "gold")
+        assert second["status"] == "done" and not second["cached"]
+        assert len(service.requests) == len(texts)  # every document sent again
+        assert second["failures"]["failed_docs"] == 1 and second["metrics"]["micro"]["recall"] < 1.0
+        assert second["latency"]["docs_per_s"] is not None
+        third = cell(run(tmp_path, suite), "llm-test", "gold")
+        assert third["cached"] and third["metrics"] == second["metrics"]
+        assert len(service.requests) == len(texts)  # the one failed document of a cell that ran: not sent again
+    finally:
+        service.stop()
