@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nerbench.harness.cell_result import CellResult
+from nerbench.harness.cell_result import FAILED, CellResult
 
 
 @dataclass(frozen=True)
@@ -144,14 +144,24 @@ def columns() -> tuple[str, ...]:
     return (*names, *TAIL_COLUMNS)
 
 
+KEPT_WHEN_FAILED = ("failed_docs",)  # a failed cell's other numbers rest on a model that never answered
+
+
 def cell_row(cell: CellResult) -> dict[str, object]:
-    """One flat row per cell, keyed by :func:`columns`."""
+    """One flat row per cell, keyed by :func:`columns`; a failed cell's measurements are left empty (its
+    F1 of 0 and its instant "latency" would sort it first by speed), its status and reason say why."""
     row: dict[str, object] = {
         "model": cell.model, "dataset": cell.dataset, "status": cell.status, "adapter": cell.adapter,
         "label_map": cell.label_map_text,
     }  # fmt: skip
+    failed = cell.status == FAILED
     for m in METRICS:
         if not m.csv:
+            continue
+        if failed and m.name not in KEPT_WHEN_FAILED:
+            row[m.name] = None
+            if m.interval is not None:
+                row[f"{m.name}_ci_low"] = row[f"{m.name}_ci_high"] = None
             continue
         row[m.name] = m.value(cell)
         if m.interval is not None:

@@ -4,6 +4,7 @@ that never answered is a failed cell — neither ranked, charted nor picked, and
 
 from __future__ import annotations
 
+import csv
 import json
 import socket
 from pathlib import Path
@@ -104,6 +105,11 @@ def test_a_cloud_model_at_a_closed_port_is_a_failed_cell_never_ranked_charted_or
     assert code == 1 and "1 of 2 cells are not results" in out, out
     assert failed["status"] == "failed" and failed["reason"].startswith("every document failed (connection)")
     assert "llm × news: failed: every document failed (connection)" in out
+    with (tmp_path / "closed" / "results.csv").open(encoding="utf-8") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["model"] == "llm")
+    measured = {k: v for k, v in row.items() if k not in ("model", "dataset", "status", "adapter", "label_map",
+                                                          "cached", "reason", "failed_docs")}  # fmt: skip
+    assert row["status"] == "failed" and row["failed_docs"] != "" and set(measured.values()) == {""}, row
     md = (tmp_path / "closed" / "report.md").read_text(encoding="utf-8")
     picks = [line for line in md.splitlines() if line.startswith("- **")]
     assert picks and not any("`llm`" in line for line in picks)  # never picked
