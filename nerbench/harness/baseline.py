@@ -59,16 +59,24 @@ def _passed(store: Store, record: Mapping[str, Any], models: set[str]) -> bool:
     return bool(cells) and all(c["status"] == DONE for c in cells) and models <= {c["model"] for c in cells}
 
 
-def latest_passing(store: Store, suite: Suite) -> str | None:
-    """The newest passing run of ``suite`` (same name) holding every one of its models."""
+def _same_gold(record: Mapping[str, Any], datasets: Sequence[LoadedDataset]) -> bool:
+    """Whether the run scored every one of ``datasets`` on the same gold (content hash)."""
+    theirs = {d.get("name"): d.get("content_hash") for d in (record.get("info") or {}).get("datasets") or []
+              if isinstance(d, Mapping)}  # fmt: skip
+    return all(theirs.get(d.spec.name) == d.gold_hash for d in datasets)
+
+
+def latest_passing(store: Store, suite: Suite, datasets: Sequence[LoadedDataset] = ()) -> str | None:
+    """The newest passing run of ``suite`` (same name) holding every one of its models, scored on the same
+    gold as ``datasets`` (two gold files of one name, gated in turn, never stand in for each other)."""
     models = {m.name for m in suite.models}
     for record in reversed(store.runs()):
-        if record.get("suite") == suite.name and _passed(store, record, models):
+        if record.get("suite") == suite.name and _same_gold(record, datasets) and _passed(store, record, models):
             return str(record["id"])
     return None
 
 
-def _from_store(spec: str, store_path: Path, suite: Suite) -> tuple[str, LoadedRun]:
+def _from_store(spec: str, store_path: Path, suite: Suite, datasets: Sequence[LoadedDataset]) -> tuple[str, LoadedRun]:
     if is_new(store_path):
         raise InputError(
             f"no baseline run {spec!r}: there is no results store here; pass --baseline FILE (a run directory or "
@@ -78,11 +86,11 @@ def _from_store(spec: str, store_path: Path, suite: Suite) -> tuple[str, LoadedR
     store = Store(store_path, read_only=True)
     try:
         if spec == LATEST:
-            run_id = latest_passing(store, suite)
+            run_id = latest_passing(store, suite, datasets)
             if run_id is None:
                 raise InputError(
-                    f"no passing run of suite {suite.name!r} to use as the latest baseline (failed, errored and "
-                    "interrupted runs never are): run the suite once, or pass --baseline FILE",
+                    f"no passing run of suite {suite.name!r} on this gold to use as the latest baseline (failed, "
+                    "errored and interrupted runs never are): run the suite once, or pass --baseline FILE",
                     path=store_path,
                 )
         else:
@@ -98,7 +106,7 @@ def resolve_baseline(spec: str, store_path: Path, suite: Suite, datasets: Sequen
     if spec != LATEST and (path.is_dir() or path.is_file()):
         source, loaded = f"file {path}", load_run(path, store_path)
     else:
-        source, loaded = _from_store(spec, store_path, suite)
+        source, loaded = _from_store(spec, store_path, suite, datasets)
     result = loaded.result
     baseline = Baseline(
         source=source,

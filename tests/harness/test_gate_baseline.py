@@ -33,6 +33,26 @@ def test_re_running_a_failing_gate_still_fails(tmp_path: Path, gold_files: dict[
     assert verdicts(tmp_path) == ["pass", "fail", "fail"]
 
 
+def test_latest_is_the_latest_passing_run_on_this_gold_never_one_on_gold_of_the_same_name(
+    tmp_path: Path, gold_files: dict[str, Path]
+) -> None:
+    """Two gold files called test.jsonl (one suite name, "gate-test"), gated in turn: each one's ``latest`` is
+    its own passing run, not the other file's newer one."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = variant(gold_files["news"], tmp_path / "a" / "test.jsonl", lambda s: s)
+    second = variant(gold_files["mail"], tmp_path / "b" / "test.jsonl", lambda s: s)
+    assert gold_gate(tmp_path, first, oracle(first), "--min-f1", "0.9")[0] == 0
+    assert gold_gate(tmp_path, second, oracle(second), "--min-f1", "0.9")[0] == 0
+    code, out, err = gold_gate(tmp_path, first, oracle(first), "--baseline", "latest", "--max-drop", "0.02")
+    assert code == 0 and f"Baseline: run {run_ids(tmp_path)[0]}" in out, out + err
+    fresh = tmp_path / "c"
+    fresh.mkdir()
+    third = variant(gold_files["news"], fresh / "test.jsonl", lambda s: s if s["label"] == "PER" else None)
+    code, out, err = gold_gate(tmp_path, third, oracle(third), "--baseline", "latest", "--max-drop", "0.02")
+    assert code == 2 and "no passing run of suite 'gate-test' on this gold" in err, out + err
+
+
 def test_an_accepted_baseline_file_gates_a_fresh_checkout_with_no_store(
     tmp_path: Path, gold_files: dict[str, Path]
 ) -> None:
