@@ -190,6 +190,12 @@ def evaluate(
                 value, failure = check.value(cell), check.fails(cell)
             where = f"{cell.model} / {cell.dataset}"
             outcomes.append(Outcome(name, check.metric, value, check.describe(), failure, where))
+    checked = {o.where for o in outcomes}
+    for cell in cells:  # a model of the suite that never answered fails the gate even where nothing checks it
+        where = f"{cell.model} / {cell.dataset}"
+        if cell.status != "done" and where not in checked:
+            reason = f"the cell is {cell.status}: {cell.reason or 'no reason given'}"
+            outcomes.append(Outcome(f"{where}: a result", "status", None, "a result", reason, where))
     return outcomes
 
 

@@ -85,7 +85,26 @@ def thresholds(
 
 
 def check_labels(checks: Sequence[Check | DropCheck], suite: Suite, datasets: Sequence[LoadedDataset]) -> None:
-    """Every per-label threshold names a label the gold of a dataset in its scope has (before anything runs)."""
+    """Every check's scope names a model and dataset the run has, and every per-label threshold a label the
+    gold of a dataset in its scope has (before anything runs)."""
+    models = {m.name: m for m in suite.models}
+    names = [d.spec.name for d in datasets]
+    for check in checks:
+        where = "/".join(x or "*" for x in (check.model, check.dataset))
+        if check.model is not None and check.model not in models:
+            raise InputError(
+                f"gate check {check.describe()!r} for {where}: the run has no model {check.model!r} "
+                f"(its models: {', '.join(models)})"
+            )
+        if check.dataset is not None and check.dataset not in names:
+            raise InputError(
+                f"gate check {check.describe()!r} for {where}: the run has no dataset {check.dataset!r} "
+                f"(its datasets: {', '.join(names)})"
+            )
+        if check.model is not None and check.dataset is not None and not models[check.model].runs_on(check.dataset):
+            raise InputError(
+                f"gate check {check.describe()!r} for {where}: {check.model} does not run on {check.dataset}"
+            )
     for check in checks:
         if not isinstance(check, Check) or check.label is None:
             continue

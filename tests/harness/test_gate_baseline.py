@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+import yaml
 
 from nerbench.harness.store import Store
 from tests.harness.conftest import nerbench
@@ -183,12 +185,11 @@ def test_min_f1_lower_fails_a_small_gold_set_that_passes_on_f1_alone(
     assert next(line for line in out.splitlines() if "F1 >= 0.98" in line).startswith("PASS")
 
 
-def test_a_gate_that_stops_on_a_configuration_error_after_the_run_is_no_baseline(
+def test_a_gate_scoped_to_a_model_the_suite_lacks_stops_before_the_run_and_leaves_latest_alone(
     tmp_path: Path, gold_files: dict[str, Path], write_suite: object
 ) -> None:
     news = gold_files["news"]
     assert gold_gate(tmp_path, news, oracle(news), "--min-f1", "0.9")[0] == 0
-    # a check scoped to a model the suite does not run can only be found out against the run's cells
     suite = tmp_path / "suite.yaml"
     suite.write_text(
         f"name: gate-news\ndatasets:\n  - {{name: news, path: {news}}}\nmodels:\n"
@@ -197,8 +198,8 @@ def test_a_gate_that_stops_on_a_configuration_error_after_the_run_is_no_baseline
         encoding="utf-8",
     )
     proc = nerbench("gate", suite, "--store", tmp_path / "db", cwd=tmp_path, check=False)
-    assert proc.returncode == 2 and "matches no model" in proc.stderr
-    assert verdicts(tmp_path)[-1] == "error"
+    assert proc.returncode == 2 and "the run has no model 'ghost' (its models: m)" in proc.stderr
+    assert verdicts(tmp_path) == ["pass"]  # nothing ran, nothing recorded
 
 
 def test_the_drop_check_uses_the_run_s_bootstrap_setting_and_with_none_any_drop_over_the_limit_fails() -> None:
@@ -215,3 +216,50 @@ def test_the_drop_check_uses_the_run_s_bootstrap_setting_and_with_none_any_drop_
     assert drop == pytest.approx(0.025) and failure is not None and "no bootstrap" in failure
     drop, failure = DropCheck(0.01, resamples=500).measure(cell, base, after)
     assert drop == pytest.approx(0.025) and failure is None  # one document of 40: not significant
+
+
+def _gate_suite(tmp_path: Path, news: Path, gate: dict[str, object], log: Path) -> Path:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])  # nothing listens there once the block ends
+    down = {"name": "down", "adapter": "llm", "base_url": f"http://127.0.0.1:{port}/v1", "model": "m",
+            "max_retries": 0, "request_timeout_s": 2}  # fmt: skip
+    suite = {
+        "name": "g",
+        "datasets": [{"name": "news", "path": str(news)}],
+        "models": [{"name": "good", "adapter": "tests.fakes:Oracle", "gold": str(news), "call_log": str(log)}, down],
+        "settings": {"latency_samples": 0, "warmup": 0, "bootstrap": 0},
+        "gate": gate,
+    }
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_model_that_never_answered_fails_the_gate_even_where_no_check_names_it(
+    tmp_path: Path, gold_files: dict[str, Path]
+) -> None:
+    suite = _gate_suite(tmp_path, gold_files["news"], {"models": {"good": {"min_f1": 0.9}}}, tmp_path / "calls.log")
+    junit, summary = tmp_path / "gate.xml", tmp_path / "gate.md"
+    proc = nerbench("gate", suite, "--junit", junit, "--summary", summary, "--store", tmp_path / "db",
+                    cwd=tmp_path, check=False)  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "PASS  good / news: F1 >= 0.9" in proc.stdout
+    assert "FAIL  down / news: a result: value —, threshold a result (the cell is failed: every document failed " \
+        "(connection)" in proc.stdout  # fmt: skip
+    assert "down / news" in summary.read_text(encoding="utf-8")
+    assert ET.parse(junit).getroot().get("failures") == "1"
+    assert verdicts(tmp_path) == ["fail"]  # never a latest baseline, and --accept writes nothing
+
+
+def test_a_check_scoped_to_a_model_or_dataset_the_run_lacks_stops_before_any_model_loads(
+    tmp_path: Path, gold_files: dict[str, Path]
+) -> None:
+    log = tmp_path / "calls.log"
+    for scope, needle in (("good/newz", "the run has no dataset 'newz' (its datasets: news)"),
+                          ("godo", "the run has no model 'godo' (its models: good, down)")):  # fmt: skip
+        suite = _gate_suite(tmp_path, gold_files["news"], {"models": {scope: {"min_f1": 0.5}}}, log)
+        junit = tmp_path / "gate.xml"
+        proc = nerbench("gate", suite, "--junit", junit, "--store", tmp_path / "db", cwd=tmp_path, check=False)
+        assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert not log.exists() and ET.parse(junit).getroot().get("errors") == "1"
