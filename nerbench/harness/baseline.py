@@ -13,6 +13,7 @@ each cell's per-document counts) that a team commits beside its gold set.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,12 @@ def resolve_baseline(spec: str, store_path: Path, suite: Suite, datasets: Sequen
     path = Path(spec)
     if spec != LATEST and (path.is_dir() or path.is_file()):
         source, loaded = f"file {path}", load_run(path, store_path)
+    elif path.suffix.lower() in (".json", ".jsonl") or "/" in spec or os.sep in spec:
+        raise InputError(
+            "--baseline: no such file or directory: give a baseline file written by --accept, a run directory, "
+            "a run id, or latest",
+            path=path,
+        )
     else:
         source, loaded = _from_store(spec, store_path, suite, datasets)
     result = loaded.result

@@ -117,7 +117,7 @@ def test_accept_never_overwrites_a_file_nerbench_did_not_write(tmp_path: Path, g
         (["--min-label-f1", "PERSON=0.5"], "the gold of news has no PERSON span (its labels: LOC, PER)"),
         (["--threshold", "min_bogus=1"], "unknown threshold 'min_bogus'"),
         (["--baseline", "latest"], "there is no results store here"),
-        (["--baseline", "nope.json"], "there is no results store here"),
+        (["--baseline", "nope.json"], "nope.json: --baseline: no such file or directory"),
         (["--max-drop", "0.5"], "--max-drop needs --baseline"),
     ],
     ids=[
