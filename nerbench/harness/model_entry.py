@@ -123,7 +123,16 @@ def check_adapter(adapter: str, options: Mapping[str, Any], *, name: str, python
         if problem is not None:
             raise OptionError(f"model {name!r}: {problem}", key=("adapter",)) from None
         return
-    validate_options(cls, options, where=f"model {name!r} (adapter {adapter})")
+    parsed = validate_options(cls, options, where=f"model {name!r} (adapter {adapter})")
+    needed = parsed.modules() if parsed is not None else {}
+    if needed and not (if_installed and missing_modules(list(if_installed), python)):
+        for module in (m for m in missing_modules(list(needed), python) if m in needed):
+            where = f" with {python}" if python else ""
+            raise OptionError(
+                f"model {name!r}: {module!r} (option {needed[module]!r}) is not installed{where}: install it, "
+                "or fix the name",
+                key=(needed[module],),
+            )
 
 
 def _import_problem(adapter: str, problem: str, python: str | None, if_installed: tuple[str, ...]) -> str | None:

@@ -80,10 +80,13 @@ MODEL = (
         ("    adapter: rules\n" + RULES + "    gold_tokens: 'no'\n", "'gold_tokens' must be true or false", 11),
         ("    adapter: rules\n" + RULES + "    python: 3\n", "'python' must be the path of a Python interpreter", 11),
         ("    adapter: rules\n" + RULES + "    vocabulary: conl\n", "vocabulary 'conl' (did you mean 'conll'?)", 11),
+        ("    adapter: spacy\n    model: en_core_web_nope\n",
+         "'en_core_web_nope' (option 'model') is not installed: install it, or fix the name", 10),
     ],
     ids=["typo-did-you-mean", "unknown-option", "wrong-type", "string-bool-for-int", "bad-regex",
          "missing-patterns-file", "not-allowed", "nested-typo", "unimportable-adapter", "declared-third-party",
-         "timeout-zero", "timeout-nan", "quoted-bool", "python-not-a-path", "unknown-vocabulary"],
+         "timeout-zero", "timeout-nan", "quoted-bool", "python-not-a-path", "unknown-vocabulary",
+         "spacy-package-not-installed"],
 )  # fmt: skip
 def test_a_bad_model_entry_stops_before_anything_runs(tmp_path: Path, model: str, needle: str, line: int) -> None:
     (tmp_path / "data").mkdir()

@@ -79,6 +79,11 @@ class AdapterOptions:
     def check(self) -> None:
         """Checks needing the file system but no model library; raise :class:`OptionError` naming the option."""
 
+    def modules(self) -> Mapping[str, str]:
+        """Python modules these options name that the model's interpreter must be able to import (a spaCy
+        pipeline package), each with the option naming it: checked before anything runs, in that interpreter."""
+        return {}
+
 
 def about(help: str, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
         lt: float | None = None) -> dict[str, Any]:  # fmt: skip

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -46,11 +46,18 @@ class SpacyOptions(AdapterOptions):
         metadata=about("the components to run (default: the entity setters and the embedding layers they listen to)"),
     )
 
+    def _is_path(self) -> bool:
+        name = str(self.model)
+        return isinstance(self.model, Path) or "/" in name or os.sep in name or name.startswith((".", "~"))
+
     def check(self) -> None:
         """A model written as a path (not a package name) must be a directory."""
-        name = str(self.model)
-        if isinstance(self.model, Path) or "/" in name or os.sep in name or name.startswith((".", "~")):
-            require_file(name, "model", "directory")
+        if self._is_path():
+            require_file(str(self.model), "model", "directory")
+
+    def modules(self) -> Mapping[str, str]:
+        """A pipeline package (``en_core_web_sm``) must be installed where the model runs."""
+        return {} if self._is_path() else {str(self.model): "model"}
 
 
 class SpacyAdapter:
