@@ -364,10 +364,20 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
         # runs share a store) is never disturbed, and later cached runs keep reusing that earlier set
         key = content_hash(key, "no-cache", ctx.run_id)
     existing = ctx.store.prediction_set(key)
-    if existing is not None and existing["complete"] and _did_not_run(ctx, key):
-        ctx.store.reopen_failed(key)  # a cell that did not run is no cache: its failed documents are sent again
-        existing = ctx.store.prediction_set(key)
     cached = existing is not None and existing["complete"]
+    perf: dict[str, Any] = existing["perf"] if existing is not None and cached else {}
+
+    def scored_as(perf: Mapping[str, Any]) -> tuple[bool, str]:
+        trains = bool(session.info.get("trains") or perf.get("fit_s"))
+        return trains, result_key(ctx.suite, ctx.datasets, model, dataset, key, trains=trains)
+
+    trains, scoring_key = scored_as(perf)
+    reused = ctx.store.scoring(scoring_key) if cached else None
+    # a cell that did not run is no cache: its failed documents are sent again (the stored scoring says so;
+    # counting the set's errors, a pass over every prediction, only where there is no scoring to reuse)
+    if cached and (reused.get("status") == FAILED if reused is not None else _did_not_run(ctx, key)):
+        ctx.store.reopen_failed(key)
+        cached, reused = False, None
     ctx.progress(
         "cell_start", model=model.name, dataset=dataset.spec.name, documents=len(dataset.documents), cached=cached
     )
@@ -377,11 +387,7 @@ def run_cell(ctx: RunContext, session: ModelSession, model: ModelSpec, dataset: 
         )
         perf = _predict_and_measure(ctx, session, model, dataset, key)
         ctx.store.complete_prediction_set(key, perf)
-    else:
-        perf = existing["perf"] if existing else {}
-    trains = bool(session.info.get("trains") or perf.get("fit_s"))
-    scoring_key = result_key(ctx.suite, ctx.datasets, model, dataset, key, trains=trains)
-    reused = ctx.store.scoring(scoring_key) if cached else None
+        trains, scoring_key = scored_as(perf)
     if reused is not None:  # scored before from the same predictions, gold and settings: nothing to redo
         cell = CellResult.from_json({**reused, "model": model.name, "dataset": dataset.spec.name, "cached": True})
         shared = ctx.store.save_cell(ctx.run_id, model.name, dataset.spec.name, status=cell.status,
